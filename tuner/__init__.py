@@ -1,0 +1,59 @@
+"""tuner: hyperparameter tuning for Keras, with keras-tuner's API.
+
+``import tuner as kt`` works where ``import keras_tuner as kt`` did. Importing this package
+imports neither Keras nor TensorFlow: the Keras-bound names (``Tuner``, ``RandomSearch``, ...)
+are resolved on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from tuner import errors, oracles
+from tuner.callbacks import SearchCallback
+from tuner.hypermodel import HyperModel
+from tuner.hyperparameters import HyperParameters
+from tuner.objective import Objective
+from tuner.oracles import Oracle
+from tuner.search import BaseTuner
+from tuner.trial import Budget, Trial, TrialStatus
+
+__version__ = "0.1.0"
+
+# Public names whose modules import Keras: loaded on first attribute access.
+_LAZY = {
+    "Tuner": "tuner.integrations.keras",
+    "RandomSearch": "tuner.tuners",
+    "GridSearch": "tuner.tuners",
+}
+
+__all__ = [
+    "BaseTuner",
+    "Budget",
+    "GridSearch",
+    "HyperModel",
+    "HyperParameters",
+    "Objective",
+    "Oracle",
+    "RandomSearch",
+    "SearchCallback",
+    "Trial",
+    "TrialStatus",
+    "Tuner",
+    "errors",
+    "oracles",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'tuner' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

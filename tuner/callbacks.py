@@ -1,0 +1,34 @@
+"""Search-level callbacks: hooks on the search and trial life cycle (not Keras callbacks)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tuner.search import BaseTuner
+    from tuner.trial import Trial
+
+
+class SearchCallback:
+    """Receives the events of a search. Override the methods you need; each does nothing here.
+
+    Keras callbacks passed to ``search(callbacks=[...])`` act inside each ``fit``; a
+    ``SearchCallback`` sees whole trials. Add one with ``tuner.add_search_callback(cb)``.
+
+    Example:
+        >>> class PrintScores(SearchCallback):
+        ...     def on_trial_end(self, tuner, trial):
+        ...         print(trial.trial_id, trial.status, trial.score)
+    """
+
+    def on_search_begin(self, tuner: BaseTuner) -> None:
+        """The search starts (or resumes)."""
+
+    def on_search_end(self, tuner: BaseTuner) -> None:
+        """The search ended normally."""
+
+    def on_trial_begin(self, tuner: BaseTuner, trial: Trial) -> None:
+        """A trial is about to run."""
+
+    def on_trial_end(self, tuner: BaseTuner, trial: Trial) -> None:
+        """A trial ended (completed, failed, invalid, or queued for a retry)."""

@@ -1,0 +1,99 @@
+"""The exception hierarchy of tuner.
+
+Every error tuner raises on purpose derives from :class:`TunerError`, and its message names the
+culprit (a hyperparameter, a file, a metric) and, where there is one, the remedy. The names that
+keras-tuner 1.4 exposes in ``keras_tuner.errors`` (``FailedTrialError``, ``FatalError`` and its
+``Fatal*Error`` variants) exist here with the same meaning, so user code that raises or catches
+them keeps working.
+
+Example:
+    >>> import tuner as kt
+    >>> def build_model(hp):
+    ...     if hp.Int("units", 8, 64) > 48:
+    ...         raise kt.errors.FailedTrialError("too wide for this device")  # no retry
+"""
+
+from __future__ import annotations
+
+
+class TunerError(Exception):
+    """Base class of every error raised on purpose by tuner."""
+
+
+class SearchSpaceError(TunerError, ValueError):
+    """A hyperparameter is specified wrongly (bad range, empty choice, conflicting redefinition)."""
+
+
+class FailedTrialError(TunerError, RuntimeError):
+    """Raise it from model-building or training code to fail the current trial without retrying it.
+
+    The trial is recorded as FAILED with the message, and the search goes on.
+    """
+
+
+class OversizedModelError(FailedTrialError):
+    """The built model has more parameters than the tuner's ``max_model_size``.
+
+    The trial is recorded as INVALID: it does not count as a consecutive failure.
+    """
+
+
+class FatalError(TunerError, RuntimeError):
+    """Raise it from model-building or training code to stop the whole search at once."""
+
+
+class FatalValueError(FatalError, ValueError):
+    """A fatal error caused by a bad value; stops the search."""
+
+
+class FatalTypeError(FatalError, TypeError):
+    """A fatal error caused by a bad type; stops the search."""
+
+
+class FatalRuntimeError(FatalError, RuntimeError):
+    """A fatal error raised at run time; stops the search."""
+
+
+class ObjectiveNotFoundError(FatalValueError):
+    """The objective's metric is not among the metrics a trial reported."""
+
+
+class TooManyFailedTrialsError(TunerError, RuntimeError):
+    """``max_consecutive_failed_trials`` trials failed in a row; the search stopped."""
+
+
+class StorageError(TunerError, OSError):
+    """A project directory cannot be used as it is."""
+
+
+class CorruptProjectFileError(StorageError):
+    """A file of the project directory cannot be parsed."""
+
+
+class FormatVersionError(StorageError):
+    """The project directory was written by a newer version of tuner."""
+
+
+class ProjectLockedError(StorageError):
+    """Another process is using the same project directory."""
+
+
+class MissingDependencyError(TunerError, ImportError):
+    """An optional dependency needed by the requested feature is not installed."""
+
+
+def missing_dependency(package: str, feature: str, extra: str) -> MissingDependencyError:
+    """Builds the error raised when an optional dependency is missing.
+
+    Args:
+        package: The import name of the missing package.
+        feature: What the user asked for, e.g. ``"results_dataframe()"``.
+        extra: The pip extra of tuner that installs it.
+
+    Returns:
+        An error whose message says how to install what is missing.
+    """
+    return MissingDependencyError(
+        f"{feature} needs the optional package '{package}', which is not installed. "
+        f"Install it with `pip install {package}` or `pip install tuner[{extra}]`."
+    )

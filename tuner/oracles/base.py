@@ -1,0 +1,657 @@
+"""The oracle: trial book-keeping shared by every search algorithm.
+
+An algorithm subclasses :class:`Oracle` and implements one method, :meth:`Oracle._propose`,
+which returns a typed :class:`Proposal` for the next trial. Everything else lives here: trial
+ids, ``max_trials``, duplicate detection, retries, consecutive-failure limits, the best trial,
+persistence through a :class:`~tuner.storage.Storage`, and resume.
+
+Persistence order makes crashes harmless. A new trial's file is written before the trial is
+handed out; a finished trial's file is rewritten before the algorithm's state. On reload the
+trial files are the truth: RUNNING trials run again, and algorithms reconcile their state with
+the finished trials they may have missed (:meth:`Oracle._on_reload`).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import secrets
+import threading
+import time
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+from tuner.errors import FatalValueError, ObjectiveNotFoundError, TooManyFailedTrialsError
+from tuner.hyperparameters import Fixed, HyperParameter, HyperParameters
+from tuner.objective import (
+    AnyObjective,
+    Objective,
+    create_objective,
+    is_finite_number,
+    objective_from_dict,
+)
+from tuner.storage.base import Storage
+from tuner.storage.memory import InMemoryStorage
+from tuner.trial import Budget, Trial, TrialStatus
+
+#: Hyperparameter values through which keras-tuner code reads a multi-fidelity budget.
+BUDGET_VALUE_KEYS = (
+    "tuner/epochs",
+    "tuner/initial_epoch",
+    "tuner/bracket",
+    "tuner/round",
+    "tuner/trial_id",
+)
+
+
+class ProposalAction(enum.Enum):
+    """What the oracle tells a worker asking for a trial."""
+
+    RUN = "RUN"
+    WAIT = "WAIT"
+    STOP = "STOP"
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The typed answer of :meth:`Oracle._propose`.
+
+    Use the constructors: ``Proposal.run(values, budget=None)``, ``Proposal.wait()`` (nothing to
+    propose until running trials finish) and ``Proposal.stop()`` (the search is over).
+
+    Example:
+        >>> Proposal.run({"units": 64}).action
+        <ProposalAction.RUN: 'RUN'>
+    """
+
+    action: ProposalAction
+    values: Mapping[str, Any] | None = None
+    budget: Budget | None = None
+
+    def __post_init__(self) -> None:
+        if (self.action is ProposalAction.RUN) != (self.values is not None):
+            raise ValueError("A RUN proposal needs values; WAIT and STOP take none.")
+
+    @classmethod
+    def run(cls, values: Mapping[str, Any], budget: Budget | None = None) -> Proposal:
+        """Run a trial with these values (and this budget)."""
+        return cls(ProposalAction.RUN, dict(values), budget)
+
+    @classmethod
+    def wait(cls) -> Proposal:
+        """Nothing to run until some running trial ends; ask again."""
+        return cls(ProposalAction.WAIT)
+
+    @classmethod
+    def stop(cls) -> Proposal:
+        """The search is over (budget spent or space exhausted)."""
+        return cls(ProposalAction.STOP)
+
+
+@runtime_checkable
+class OracleLike(Protocol):
+    """What the search loop needs from an oracle: a local one, or a proxy to a remote one."""
+
+    objective: AnyObjective
+
+    def create_trial(self, tuner_id: str) -> Trial: ...
+
+    def update_trial(
+        self, trial_id: str, metrics: Mapping[str, float], step: int = 0
+    ) -> TrialStatus: ...
+
+    def end_trial(self, trial: Trial) -> None: ...
+
+    def update_space(self, hyperparameters: HyperParameters) -> None: ...
+
+    def sample_new_entry(self, trial_id: str, hyperparameter: HyperParameter) -> Any: ...
+
+    def get_trial(self, trial_id: str) -> Trial: ...
+
+    def get_best_trials(self, num_trials: int = 1) -> list[Trial]: ...
+
+
+def values_key(values: Mapping[str, Any]) -> str:
+    """A canonical string for a set of values, ignoring budget bookkeeping entries."""
+    return json.dumps(
+        {k: v for k, v in values.items() if not k.startswith("tuner/")},
+        sort_keys=True,
+        default=str,
+    )
+
+
+def trial_index(trial_id: str) -> int:
+    """The integer position of a trial id (ids are zero-padded integers)."""
+    return int(trial_id)
+
+
+class Oracle:
+    """Base class of every search algorithm; keeps the books of a search.
+
+    Subclasses implement :meth:`_propose` (or, as in keras-tuner, :meth:`populate_space`), and may
+    extend :meth:`get_state`/:meth:`set_state` with their own JSON state.
+
+    Thread safety: every public method takes the oracle's lock, so several tuner threads (or one
+    Ray actor serving several workers) may share one oracle.
+
+    Args:
+        objective: A metric name, an :class:`~tuner.Objective`, or a list of them. Defaults to
+            ``"val_loss"``.
+        max_trials: How many trials the search may create (failed ones count). None: no limit
+            (the algorithm decides when to stop).
+        hyperparameters: Optional starting space; with ``tune_new_entries=False`` only these are
+            tuned.
+        allow_new_entries: Whether the model code may define hyperparameters not in
+            ``hyperparameters``.
+        tune_new_entries: Whether such new hyperparameters are tuned (else kept at default).
+        seed: Makes proposals reproducible; different seeds give independent sequences.
+        max_retries_per_trial: How many times a trial that raised is run again.
+        max_consecutive_failed_trials: The search stops with an error after this many failures
+            in a row.
+
+    Example:
+        >>> from tuner.oracles import RandomSearchOracle
+        >>> oracle = RandomSearchOracle(objective="loss", max_trials=2, seed=1)
+        >>> trial = oracle.create_trial("worker0")
+        >>> oracle.update_trial(trial.trial_id, {"loss": 0.3})
+        <TrialStatus.RUNNING: 'RUNNING'>
+        >>> trial.status = "COMPLETED"; oracle.end_trial(trial)
+        >>> oracle.get_best_trials()[0].score
+        0.3
+    """
+
+    #: Whether the algorithm needs the whole space before its first proposal (grid search).
+    needs_initial_space: ClassVar[bool] = False
+    #: Proposals tried before concluding that a finite space is exhausted.
+    max_collisions: ClassVar[int] = 50
+
+    def __init__(
+        self,
+        objective: Any = None,
+        max_trials: int | None = None,
+        hyperparameters: HyperParameters | None = None,
+        allow_new_entries: bool = True,
+        tune_new_entries: bool = True,
+        seed: int | None = None,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+    ):
+        if max_trials is not None and (not isinstance(max_trials, int) or max_trials < 1):
+            raise ValueError(f"max_trials must be a positive integer or None, got {max_trials!r}.")
+        if max_retries_per_trial < 0:
+            raise ValueError(f"max_retries_per_trial must be >= 0, got {max_retries_per_trial}.")
+        if max_consecutive_failed_trials < 1:
+            raise ValueError(
+                f"max_consecutive_failed_trials must be >= 1, got {max_consecutive_failed_trials}."
+            )
+        self.objective: AnyObjective = create_objective(objective)
+        self.max_trials = max_trials
+        self.hyperparameters = hyperparameters.copy() if hyperparameters else HyperParameters()
+        self.allow_new_entries = allow_new_entries
+        self.tune_new_entries = tune_new_entries
+        #: The seed the user gave (None: none given).
+        self.seed = seed
+        self._seed = int(seed) if seed is not None else secrets.randbits(31)
+        self.max_retries_per_trial = max_retries_per_trial
+        self.max_consecutive_failed_trials = max_consecutive_failed_trials
+
+        #: Trial id -> trial, every trial of the search.
+        self.trials: dict[str, Trial] = {}
+        #: Tuner id -> the trial that tuner is running.
+        self.ongoing_trials: dict[str, Trial] = {}
+        self._retry_queue: list[str] = []
+        self._tried: set[str] = set()
+        self._consecutive_failures = 0
+        self._best_trial_id: str | None = None
+        self._next_index = 0
+        self._id_width = max(2, len(str(max_trials - 1))) if max_trials else 4
+        self._storage: Storage = InMemoryStorage()
+        self._saved_state: str | None = None
+        self._lock = threading.RLock()
+        self._user_rng = np.random.default_rng(self._seed)
+
+    # --- the algorithm contract -----------------------------------------------------------------
+    def _propose(self, trial_id: str) -> Proposal:
+        """Proposes the next trial. Override this (or ``populate_space``) in an algorithm.
+
+        Called under the oracle's lock, once per new trial id. The base class has already
+        checked ``max_trials``; a proposal equal to a tried value set should be avoided
+        (:meth:`_is_duplicate`).
+        """
+        result = self.populate_space(trial_id)
+        status = TrialStatus(result.get("status", TrialStatus.RUNNING))
+        if status == TrialStatus.STOPPED:
+            return Proposal.stop()
+        if status == TrialStatus.IDLE:
+            return Proposal.wait()
+        return Proposal.run(result.get("values") or {})
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        """keras-tuner's extension point: returns ``{"status": ..., "values": {...}}``.
+
+        Override either this or :meth:`_propose`.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement _propose(trial_id) or populate_space(trial_id)."
+        )
+
+    def _on_trial_end(self, trial: Trial) -> None:
+        """Hook: a trial has finished (status final). Update the algorithm's state here."""
+
+    def _on_reload(self, trials: list[Trial]) -> None:
+        """Hook: the oracle was reloaded; reconcile the state with these finished trials."""
+
+    def _should_stop(self, trial: Trial, step: int) -> bool:
+        """Hook: whether a running trial should stop after reporting ``step``."""
+        return False
+
+    def _on_space_change(self) -> None:
+        """Hook: new hyperparameters were added to the space."""
+
+    # --- helpers for algorithms -------------------------------------------------------------------
+    def _rng(self, trial_id: str, *salt: str | int) -> np.random.Generator:
+        """A generator that depends only on the seed, the trial and ``salt``.
+
+        Deriving generators instead of carrying one along makes proposals reproducible after a
+        resume, and gives seeds ``s`` and ``s + 1`` unrelated sequences.
+        """
+        words = [self._seed, trial_index(trial_id)]
+        words += [s if isinstance(s, int) else zlib.crc32(s.encode()) for s in salt]
+        return np.random.default_rng(np.random.SeedSequence(words))
+
+    def _is_duplicate(self, values: Mapping[str, Any]) -> bool:
+        """Whether a trial with these values was already created."""
+        return values_key(values) in self._tried
+
+    def _random_values(self) -> dict[str, Any] | None:
+        """Random values for the active space, or None when no new value set was found.
+
+        Kept for user oracles written against keras-tuner (which call it from
+        ``populate_space``).
+        """
+        for _ in range(self.max_collisions):
+            values = self.hyperparameters.sample_values(
+                lambda hp: hp.random_sample(self._user_rng)
+            )
+            if not self._is_duplicate(values):
+                return values
+        return None
+
+    # --- persistence ---------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, as JSON (written to ``project.json``)."""
+        return {
+            "max_trials": self.max_trials,
+            "seed": self._seed,
+            "allow_new_entries": self.allow_new_entries,
+            "tune_new_entries": self.tune_new_entries,
+            "max_retries_per_trial": self.max_retries_per_trial,
+            "max_consecutive_failed_trials": self.max_consecutive_failed_trials,
+        }
+
+    def get_state(self) -> dict[str, Any]:
+        """The algorithm's JSON state (``oracle.json``). Extend it in subclasses.
+
+        The book-keeping (trials, failures, ids) is derived from the trial files instead, so a
+        crash between two writes can never make them disagree.
+        """
+        return {}
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        """Restores what :meth:`get_state` returned. Extend it in subclasses."""
+
+    def _project_document(self) -> dict[str, Any]:
+        return {
+            "objective": self.objective.to_dict(),
+            "oracle": {"class": type(self).__name__, "config": self.get_config()},
+            "hyperparameters": self.hyperparameters.get_config(),
+            "id_width": self._id_width,
+        }
+
+    def attach_storage(self, storage: Storage) -> bool:
+        """Makes ``storage`` the home of this search; reloads it if it holds a project.
+
+        Returns:
+            True when an existing project was reloaded.
+        """
+        with self._lock:
+            self._storage = storage
+            project = storage.load_project()
+            if project is None:
+                storage.save_project(self._project_document())
+                self._saved_state = None
+                return False
+            self._reload_from(project)
+            return True
+
+    def _reload_from(self, project: Mapping[str, Any]) -> None:
+        saved_objective = objective_from_dict(project["objective"])
+        if saved_objective != self.objective:
+            raise FatalValueError(
+                f"The project {self._storage.location} was created with objective "
+                f"{saved_objective!r}, not {self.objective!r}. Use the same objective, another "
+                "project_name, or overwrite=True."
+            )
+        config = project["oracle"]["config"]
+        self._seed = int(config["seed"])
+        self._user_rng = np.random.default_rng(self._seed)
+        self._id_width = int(project.get("id_width", self._id_width))
+        saved_space = HyperParameters.from_config(project["hyperparameters"])
+        saved_space.merge(self.hyperparameters, overwrite=False)
+        self.hyperparameters = saved_space
+        state = self._storage.load_state()
+        if state is not None:
+            self.set_state(state)
+            self._saved_state = json.dumps(state, sort_keys=True)
+        self.trials = {}
+        self._tried = set()
+        self._retry_queue = []
+        self.ongoing_trials = {}
+        self._best_trial_id = None
+        finished: list[Trial] = []
+        for trial in sorted(self._storage.load_trials(), key=lambda t: trial_index(t.trial_id)):
+            self.trials[trial.trial_id] = trial
+            self._tried.add(values_key(trial.hyperparameters.values))
+            if trial.status.is_finished:
+                finished.append(trial)
+                self._update_best(trial)
+            else:  # it was running when the search stopped: run it again, same id and values
+                trial.status = TrialStatus.RUNNING
+                self._retry_queue.append(trial.trial_id)
+        self._next_index = max((trial_index(t) for t in self.trials), default=-1) + 1
+        self._consecutive_failures = 0
+        for trial in reversed(finished):
+            if trial.status != TrialStatus.FAILED:
+                break
+            self._consecutive_failures += 1
+        self._on_reload(finished)
+
+    def save(self) -> None:
+        """Writes the algorithm state when it changed since the last write."""
+        with self._lock:
+            state = self.get_state()
+            text = json.dumps(state, sort_keys=True)
+            if text != self._saved_state:
+                self._storage.save_state(state)
+                self._saved_state = text
+
+    def reload(self) -> None:
+        """Reloads the whole search from the storage."""
+        with self._lock:
+            project = self._storage.load_project()
+            if project is not None:
+                self._reload_from(project)
+
+    # --- the trial life cycle -------------------------------------------------------------------
+    def create_trial(self, tuner_id: str) -> Trial:
+        """Creates the next trial for the tuner ``tuner_id``.
+
+        Returns:
+            A RUNNING trial; or a trial whose status is IDLE (ask again later) or STOPPED (the
+            search is over), which is not recorded.
+        """
+        with self._lock:
+            if tuner_id in self.ongoing_trials:
+                return self.ongoing_trials[tuner_id]
+            now = time.time()
+            if self._retry_queue:
+                trial = self.trials[self._retry_queue.pop(0)]
+                trial.status = TrialStatus.RUNNING
+                trial.start_time, trial.end_time, trial.tuner_id = now, None, tuner_id
+                self._storage.save_trial(trial)
+                self.ongoing_trials[tuner_id] = trial
+                return trial
+            if self.max_trials is not None and len(self.trials) >= self.max_trials:
+                return self._unrecorded_trial(TrialStatus.STOPPED)
+            trial_id = f"{self._next_index:0{self._id_width}d}"
+            proposal = self._propose(trial_id)
+            if proposal.action is ProposalAction.STOP:
+                return self._unrecorded_trial(TrialStatus.STOPPED)
+            if proposal.action is ProposalAction.WAIT:
+                return self._unrecorded_trial(TrialStatus.IDLE)
+            self._next_index += 1
+            values = dict(proposal.values or {})
+            if proposal.budget is not None:
+                values.update(self._budget_values(proposal.budget))
+            trial = Trial(
+                trial_id,
+                self.hyperparameters.with_values(values),
+                TrialStatus.RUNNING,
+                budget=proposal.budget,
+                start_time=now,
+                tuner_id=tuner_id,
+            )
+            self.trials[trial_id] = trial
+            self._tried.add(values_key(values))
+            self.ongoing_trials[tuner_id] = trial
+            self._storage.save_trial(trial)
+            self.save()
+            return trial
+
+    def _unrecorded_trial(self, status: TrialStatus) -> Trial:
+        return Trial("", HyperParameters(), status)
+
+    @staticmethod
+    def _budget_values(budget: Budget) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "tuner/epochs": budget.epochs,
+            "tuner/initial_epoch": budget.initial_epoch,
+        }
+        if budget.bracket is not None:
+            values["tuner/bracket"] = budget.bracket
+        if budget.round is not None:
+            values["tuner/round"] = budget.round
+        if budget.parent_trial_id is not None:
+            values["tuner/trial_id"] = budget.parent_trial_id
+        return values
+
+    def update_trial(
+        self, trial_id: str, metrics: Mapping[str, float], step: int = 0
+    ) -> TrialStatus:
+        """Records metrics of a running trial at ``step`` (an epoch, usually).
+
+        Returns:
+            The trial's status: STOPPED when the algorithm wants it to stop early.
+        """
+        with self._lock:
+            trial = self.trials[trial_id]
+            objective_names = set(self.objective.metric_names)
+            for name, value in metrics.items():
+                if not trial.metrics.exists(name):
+                    direction = self.objective.direction if name in objective_names else None
+                    if isinstance(self.objective, Objective) or name not in objective_names:
+                        trial.metrics.register(name, direction)
+                    else:
+                        sub = next(o for o in self.objective.objectives if o.name == name)  # type: ignore[union-attr]
+                        trial.metrics.register(name, sub.direction)
+                trial.metrics.update(name, float(value), step)
+            if trial.status == TrialStatus.RUNNING and self._should_stop(trial, step):
+                trial.status = TrialStatus.STOPPED
+            return trial.status
+
+    def end_trial(self, trial: Trial | str, status: str | None = None) -> None:
+        """Records that a trial ended. The tuner sets ``trial.status`` before calling.
+
+        Also accepts keras-tuner's older ``end_trial(trial_id, status)`` form.
+
+        Raises:
+            ObjectiveNotFoundError: A completed trial reported no value of the objective.
+            TooManyFailedTrialsError: ``max_consecutive_failed_trials`` failures in a row.
+        """
+        with self._lock:
+            if isinstance(trial, str):
+                trial = self.trials[trial]
+                if status is not None:
+                    trial.status = TrialStatus(status)
+            stored = self.trials[trial.trial_id]
+            if stored is not trial:  # a copy came back from another process
+                self._absorb(stored, trial)
+            # The build may have completed the values (hyperparameters met for the first time).
+            self._tried.add(values_key(stored.hyperparameters.values))
+            for tuner_id, ongoing in list(self.ongoing_trials.items()):
+                if ongoing.trial_id == stored.trial_id:
+                    del self.ongoing_trials[tuner_id]
+            if stored.status == TrialStatus.RUNNING:
+                stored.status = TrialStatus.COMPLETED
+            if stored.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED):
+                self._score(stored)
+            if (
+                stored.status == TrialStatus.FAILED
+                and stored.retryable
+                and (stored.retries < self.max_retries_per_trial)
+            ):
+                stored.retries += 1
+                stored.status = TrialStatus.RUNNING
+                stored.metrics = type(stored.metrics)()
+                stored.score = stored.best_step = None
+                self._retry_queue.append(stored.trial_id)
+                self._storage.save_trial(stored)
+                return
+            stored.end_time = time.time()
+            self._storage.save_trial(stored)
+            if stored.status == TrialStatus.FAILED:
+                self._consecutive_failures += 1
+            elif stored.status != TrialStatus.INVALID:
+                self._consecutive_failures = 0
+            self._update_best(stored)
+            self._on_trial_end(stored)
+            self.save()
+            if self._consecutive_failures >= self.max_consecutive_failed_trials:
+                raise TooManyFailedTrialsError(
+                    f"{self._consecutive_failures} trials failed in a row "
+                    f"(max_consecutive_failed_trials={self.max_consecutive_failed_trials}), so "
+                    f"the search stopped. The last one, trial {stored.trial_id}, failed with:\n"
+                    f"{stored.message}"
+                )
+
+    @staticmethod
+    def _absorb(stored: Trial, incoming: Trial) -> None:
+        stored.status = incoming.status
+        stored.message = incoming.message
+        stored.score = incoming.score
+        stored.best_step = incoming.best_step
+        stored.executions = incoming.executions
+        stored.retryable = incoming.retryable
+        stored.hyperparameters = incoming.hyperparameters
+        if not stored.metrics.metrics and incoming.metrics.metrics:
+            stored.metrics = incoming.metrics
+
+    def _score(self, trial: Trial) -> None:
+        """Sets the score of a finished trial from its metrics; NaN or inf fails the trial."""
+        if trial.score is None:
+            names = self.objective.metric_names
+            missing = [name for name in names if not trial.metrics.exists(name)]
+            if missing:
+                logged = sorted(trial.metrics.metrics)
+                raise ObjectiveNotFoundError(
+                    f"The objective {self.objective!r} needs the metric(s) {missing}, but trial "
+                    f"{trial.trial_id} logged only {logged}. Choose one of these as objective, "
+                    "or add the metric (e.g. compile(metrics=[...]) and validation data)."
+                )
+            if isinstance(self.objective, Objective):
+                trial.score = trial.metrics.get_best_value(self.objective.name)
+                trial.best_step = trial.metrics.get_best_step(self.objective.name)
+            else:  # combine the objectives at the last common step
+                last = {name: trial.metrics.get_last_value(name) for name in names}
+                trial.score = self.objective.get_value(last)
+                trial.best_step = trial.metrics.get_history(names[0])[-1].step
+        if not is_finite_number(trial.score):
+            trial.message = (
+                f"The objective {self.objective.name} is {trial.score}: training diverged or "
+                "produced invalid values, so this trial is not a candidate for best."
+            )
+            trial.status = TrialStatus.FAILED
+            trial.retryable = False
+
+    def _update_best(self, trial: Trial) -> None:
+        if trial.status != TrialStatus.COMPLETED or not is_finite_number(trial.score):
+            return
+        best = self.trials.get(self._best_trial_id) if self._best_trial_id else None
+        if best is None or self.objective.better_than(trial.score, best.score):  # type: ignore[arg-type]
+            self._best_trial_id = trial.trial_id
+
+    # --- queries ---------------------------------------------------------------------------------
+    def get_trial(self, trial_id: str) -> Trial:
+        """The trial with this id."""
+        with self._lock:
+            return self.trials[trial_id]
+
+    def get_best_trials(self, num_trials: int = 1) -> list[Trial]:
+        """The best completed trials, best first (ties: the earlier trial first)."""
+        with self._lock:
+            if num_trials == 1 and self._best_trial_id is not None:
+                return [self.trials[self._best_trial_id]]
+            completed = [
+                t
+                for t in self.trials.values()
+                if t.status == TrialStatus.COMPLETED and is_finite_number(t.score)
+            ]
+            completed.sort(
+                key=lambda t: (self.objective.sort_key(t.score), trial_index(t.trial_id))  # type: ignore[arg-type]
+            )
+            return completed[:num_trials]
+
+    @property
+    def remaining_trials(self) -> int | None:
+        """How many more trials may be created (None: no limit)."""
+        if self.max_trials is None:
+            return None
+        return max(self.max_trials - len(self.trials), 0)
+
+    def get_space(self) -> HyperParameters:
+        """A copy of the search space."""
+        with self._lock:
+            return self.hyperparameters.copy()
+
+    def update_space(self, hyperparameters: HyperParameters) -> None:
+        """Adds the hyperparameters a model build met for the first time to the space."""
+        with self._lock:
+            changed = False
+            for hp in hyperparameters.space:
+                if hp.name in self.hyperparameters or hp.name.startswith("tuner/"):
+                    continue
+                if not self.allow_new_entries:
+                    continue
+                if not self.tune_new_entries and not isinstance(hp, Fixed):
+                    hp = Fixed(hp.name, hp.default, conditions=hp.conditions)
+                self.hyperparameters.merge([hp])
+                changed = True
+            if changed:
+                self._storage.save_project(self._project_document())
+                self._on_space_change()
+
+    def sample_new_entry(self, trial_id: str, hyperparameter: HyperParameter) -> Any:
+        """The value a hyperparameter takes when a trial's build meets it for the first time.
+
+        Random by default (a define-by-run space is then sampled as it unfolds); the default
+        value when ``tune_new_entries=False``.
+
+        Raises:
+            FatalValueError: ``allow_new_entries=False`` and the name is not in the space.
+        """
+        with self._lock:
+            if hyperparameter.name in self.hyperparameters:
+                known = self.hyperparameters.get_hyperparameter(hyperparameter.name)
+                return known.value if isinstance(known, Fixed) else known.default
+            if not self.allow_new_entries:
+                raise FatalValueError(
+                    f"The model defines the hyperparameter {hyperparameter.name!r}, which is not "
+                    "in `hyperparameters`, and allow_new_entries=False. Add it to "
+                    "`hyperparameters` or set allow_new_entries=True."
+                )
+            if not self.tune_new_entries or not trial_id:
+                return hyperparameter.default
+            return self._sample_new_entry(trial_id, hyperparameter)
+
+    def _sample_new_entry(self, trial_id: str, hyperparameter: HyperParameter) -> Any:
+        return hyperparameter.random_sample(self._rng(trial_id, "new", hyperparameter.name))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(objective={self.objective!r}, max_trials={self.max_trials}, "
+            f"trials={len(self.trials)})"
+        )

@@ -1,0 +1,125 @@
+"""Grid search: the exact product of every hyperparameter's values, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from tuner.hyperparameters import HyperParameter, HyperParameters
+from tuner.oracles.base import Oracle, Proposal
+
+_SIZE_LIMIT = 1_000_000
+
+
+class GridSearchOracle(Oracle):
+    """Enumerates the grid in order: the last hyperparameter varies fastest.
+
+    ``Int``, ``Choice``, ``Boolean``, ``Fixed`` and stepped ``Float`` contribute all their
+    values; a ``Float`` without a step contributes 10 evenly spaced points of its scale.
+    Conditional hyperparameters are only enumerated where their condition holds. The grid point
+    of each new trial is the first one not yet tried, so a resumed search continues exactly where
+    it stopped, and the search stops when the grid is exhausted (or at ``max_trials``).
+
+    Args:
+        objective: See :class:`~tuner.oracles.Oracle`.
+        max_trials: Optional cap; None (default) runs the whole grid.
+        seed: Unused by the grid itself; seeds model initialisation in Keras tuners.
+        hyperparameters, allow_new_entries, tune_new_entries, max_retries_per_trial,
+        max_consecutive_failed_trials: See :class:`~tuner.oracles.Oracle`.
+
+    Example:
+        >>> oracle = GridSearchOracle(objective="val_loss")
+        >>> oracle.hyperparameters.Choice("units", [8, 16]); oracle.hyperparameters.Boolean("bn")
+        8
+        False
+        >>> [tuple(v.values()) for v in oracle.grid()]
+        [(8, False), (8, True), (16, False), (16, True)]
+    """
+
+    needs_initial_space = True
+
+    def __init__(
+        self,
+        objective: Any = None,
+        max_trials: int | None = None,
+        seed: int | None = None,
+        hyperparameters: HyperParameters | None = None,
+        allow_new_entries: bool = True,
+        tune_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+    ):
+        super().__init__(
+            objective=objective,
+            max_trials=max_trials,
+            hyperparameters=hyperparameters,
+            allow_new_entries=allow_new_entries,
+            tune_new_entries=tune_new_entries,
+            seed=seed,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+        )
+        self._cursor: Iterator[dict[str, Any]] | None = None
+        self._grid_size: int | None = None
+
+    def grid(self) -> Iterator[dict[str, Any]]:
+        """Yields every grid point (active hyperparameters only), in order."""
+        names = [hp.name for hp in self.hyperparameters.space]
+        names = list(dict.fromkeys(names))
+        scratch = self.hyperparameters.copy()
+
+        def walk(position: int, values: dict[str, Any]) -> Iterator[dict[str, Any]]:
+            if position == len(names):
+                yield dict(values)
+                return
+            name = names[position]
+            scratch.values = values
+            if not scratch.is_active(name):
+                yield from walk(position + 1, values)
+                return
+            for value in scratch.get_hyperparameter(name).grid_values():
+                values[name] = value
+                yield from walk(position + 1, values)
+            del values[name]
+
+        return walk(0, {})
+
+    @property
+    def grid_size(self) -> int | None:
+        """The number of grid points (None above a million)."""
+        with self._lock:
+            if self._grid_size is None:
+                count = 0
+                for count, _ in enumerate(self.grid(), start=1):
+                    if count > _SIZE_LIMIT:
+                        return None
+                self._grid_size = count
+            return self._grid_size
+
+    @property
+    def remaining_trials(self) -> int | None:
+        """Trials left: the smaller of ``max_trials`` left and grid points left."""
+        size = self.grid_size
+        left_in_grid = None if size is None else max(size - len(self.trials), 0)
+        left_in_budget = super().remaining_trials
+        if left_in_grid is None:
+            return left_in_budget
+        return left_in_grid if left_in_budget is None else min(left_in_grid, left_in_budget)
+
+    def _propose(self, trial_id: str) -> Proposal:
+        if self._cursor is None:
+            self._cursor = self.grid()
+        for values in self._cursor:
+            if not self._is_duplicate(values):
+                return Proposal.run(values)
+        return Proposal.stop()
+
+    def _on_space_change(self) -> None:
+        self._cursor = None  # enumerate again; tried points are skipped
+        self._grid_size = None
+
+    def _on_reload(self, trials: list[Any]) -> None:
+        self._on_space_change()
+
+    def _sample_new_entry(self, trial_id: str, hyperparameter: HyperParameter) -> Any:
+        return hyperparameter.default

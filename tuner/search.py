@@ -1,0 +1,405 @@
+"""BaseTuner: the framework-free search loop, resume, best trials and summaries."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tuner import errors
+from tuner.callbacks import SearchCallback
+from tuner.display import ConsoleDisplay
+from tuner.hypermodel import HyperModel, get_hypermodel
+from tuner.hyperparameters import HyperParameters
+from tuner.objective import Objective, is_finite_number
+from tuner.oracles.base import Oracle, values_key
+from tuner.storage.json_dir import LOCK_FILE, PROJECT_FILE, STATE_FILE, TRIALS_DIR, JsonDirStorage
+from tuner.trial import Trial, TrialStatus
+
+#: Builds made at most to discover conditional branches before a grid search.
+_MAX_DISCOVERY_BUILDS = 32
+#: Seconds a tuner waits when the oracle has nothing to propose yet.
+_IDLE_WAIT = 0.5
+
+
+def _is_number(value: Any) -> bool:
+    """Whether ``value`` converts to a float (numbers, numpy and tensor scalars; not strings)."""
+    if isinstance(value, (str, bytes)):
+        return False
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+class BaseTuner:
+    """Runs a search: asks the oracle for trials, runs them, and reports the results.
+
+    Framework-free: override :meth:`run_trial` to tune anything. The Keras :class:`~tuner.Tuner`
+    builds on it.
+
+    Args:
+        oracle: The search algorithm (an :class:`~tuner.oracles.Oracle`).
+        hypermodel: A :class:`~tuner.HyperModel` or a ``build_model(hp)`` function. Optional when
+            :meth:`run_trial` is overridden.
+        directory: Parent folder of the project directory. Defaults to ``"."``.
+        project_name: Name of the project directory. Defaults to ``"untitled_project"``.
+        overwrite: Delete an existing project of that name instead of resuming it.
+        tuner_id: Name of this tuner among workers. Defaults to ``"tuner0"``.
+        logger: Accepted for keras-tuner compatibility; unused.
+
+    Example:
+        >>> import tempfile
+        >>> import tuner as kt
+        >>> class QuadraticTuner(kt.BaseTuner):
+        ...     def run_trial(self, trial, *args, **kwargs):
+        ...         x = trial.hyperparameters.Float("x", -2.0, 2.0)
+        ...         return {"loss": (x - 0.5) ** 2}
+        >>> search = QuadraticTuner(
+        ...     kt.oracles.RandomSearchOracle(objective="loss", max_trials=5, seed=1),
+        ...     directory=tempfile.mkdtemp(), project_name="quadratic")
+        >>> search.search(verbose=0)
+        >>> len(search.oracle.trials)
+        5
+    """
+
+    def __init__(
+        self,
+        oracle: Oracle,
+        hypermodel: HyperModel | Any = None,
+        directory: str | None = None,
+        project_name: str | None = None,
+        overwrite: bool = False,
+        tuner_id: str | None = None,
+        logger: Any = None,
+        **kwargs: Any,
+    ):
+        if kwargs:
+            raise TypeError(f"Unknown arguments for {type(self).__name__}: {sorted(kwargs)}.")
+        if not isinstance(oracle, Oracle):
+            raise TypeError(f"oracle must be an Oracle, got {oracle!r}.")
+        self.oracle = oracle
+        self.hypermodel = get_hypermodel(hypermodel)
+        if self.hypermodel is None and type(self).run_trial is BaseTuner.run_trial:
+            raise ValueError(
+                "hypermodel is None: pass a build_model(hp) function or a HyperModel, or "
+                "override run_trial."
+            )
+        self.directory = str(directory) if directory is not None else "."
+        self.project_name = project_name or "untitled_project"
+        self.tuner_id = tuner_id or "tuner0"
+        self.logger = logger
+        self._display = ConsoleDisplay()
+        self._search_callbacks: list[SearchCallback] = [self._display]
+        self._open_project(overwrite)
+
+    # --- the project directory -------------------------------------------------------------------
+    @property
+    def project_dir(self) -> str:
+        """``<directory>/<project_name>``."""
+        return str(Path(self.directory) / self.project_name)
+
+    def _open_project(self, overwrite: bool) -> None:
+        project_dir = Path(self.project_dir)
+        if overwrite and project_dir.exists():
+            self._check_deletable(project_dir)
+        self._storage = JsonDirStorage(project_dir)
+        with self._storage.lock():
+            if overwrite:
+                for entry in project_dir.iterdir():
+                    if entry.name == LOCK_FILE:
+                        continue
+                    if entry.is_dir():
+                        shutil.rmtree(entry)
+                    else:
+                        entry.unlink()
+                self._storage = JsonDirStorage(project_dir)
+            reloaded = self.oracle.attach_storage(self._storage)
+        if reloaded:
+            print(f"Reloading Tuner from {project_dir}")
+
+    @staticmethod
+    def _check_deletable(project_dir: Path) -> None:
+        entries = {entry.name for entry in project_dir.iterdir()}
+        known = {PROJECT_FILE, STATE_FILE, TRIALS_DIR, LOCK_FILE, "checkpoints", "logs"}
+        looks_like_keras_tuner = "oracle.json" in entries or any(
+            n.startswith("trial_") for n in entries
+        )
+        if entries and not (entries & known) and not looks_like_keras_tuner:
+            raise errors.StorageError(
+                f"overwrite=True would delete {project_dir}, which does not look like a tuner "
+                "project. Choose another directory or project_name."
+            )
+
+    def add_search_callback(self, callback: SearchCallback) -> None:
+        """Adds a callback that sees the search and each trial begin and end."""
+        self._search_callbacks.append(callback)
+
+    # --- the loop --------------------------------------------------------------------------------
+    def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
+        """Runs trials until the oracle stops; arguments go to :meth:`run_trial` (then ``fit``).
+
+        A search on an existing project resumes it: finished trials are kept, and trials that
+        were running when it stopped run again.
+        """
+        self._display.verbose = fit_kwargs.get("verbose", 1)
+        with self._storage.lock():
+            self.on_search_begin()
+            while True:
+                trial = self.oracle.create_trial(self.tuner_id)
+                if trial.status == TrialStatus.STOPPED:
+                    break
+                if trial.status == TrialStatus.IDLE:
+                    time.sleep(_IDLE_WAIT)
+                    continue
+                self.on_trial_begin(trial)
+                self._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
+                self.on_trial_end(trial)
+            self.on_search_end()
+
+    def _try_run_and_update_trial(self, trial: Trial, *fit_args: Any, **fit_kwargs: Any) -> None:
+        hp = trial.hyperparameters
+        hp.new_entry_sampler = lambda entry: self.oracle.sample_new_entry(trial.trial_id, entry)
+        try:
+            results = self.run_trial(trial, *fit_args, **fit_kwargs)
+            self._record_results(trial, results)
+            if trial.status == TrialStatus.RUNNING:
+                trial.status = TrialStatus.COMPLETED
+        except errors.FatalError:
+            raise
+        except errors.OversizedModelError:
+            trial.status, trial.message = TrialStatus.INVALID, traceback.format_exc()
+            trial.retryable = False
+        except errors.FailedTrialError:
+            trial.status, trial.message = TrialStatus.FAILED, traceback.format_exc()
+            trial.retryable = False
+        except Exception:
+            trial.status, trial.message = TrialStatus.FAILED, traceback.format_exc()
+        finally:
+            hp.new_entry_sampler = None
+            self.oracle.update_space(hp)
+
+    def run_trial(self, trial: Trial, *fit_args: Any, **fit_kwargs: Any) -> Any:
+        """Evaluates one trial. Override it to tune anything.
+
+        Returns:
+            The objective's value (a float), a dict of metrics, a Keras ``History``, or a list
+            of these (one per execution), whose metrics are averaged. It may also return None
+            after reporting metrics itself with ``self.oracle.update_trial``.
+        """
+        hp = trial.hyperparameters
+        model = self.hypermodel.build(hp)  # type: ignore[union-attr]
+        return self.hypermodel.fit(hp, model, *fit_args, **fit_kwargs)  # type: ignore[union-attr]
+
+    # --- turning results into metrics -------------------------------------------------------------
+    def _record_results(self, trial: Trial, results: Any) -> None:
+        objective = self.oracle.objective
+        if results is None:
+            if trial.metrics.metrics:
+                return  # run_trial reported through oracle.update_trial itself
+            raise errors.FatalTypeError(
+                "run_trial returned None and reported no metrics. Return the objective's value, "
+                "a dict of metrics, a Keras History or a list of them."
+            )
+        items = results if isinstance(results, list) else [results]
+        executions = [self._execution_record(item) for item in items]
+        common = set.intersection(*(set(e["metrics"]) for e in executions))
+        mean = {
+            name: sum(e["metrics"][name] for e in executions) / len(executions)
+            for name in sorted(common)
+        }
+        if not objective.has_value(mean):
+            raise errors.ObjectiveNotFoundError(
+                f"The objective {objective!r} is not among the metrics of trial {trial.trial_id}: "
+                f"{sorted(common)}. Choose one of these as objective, or add the metric (e.g. "
+                "compile(metrics=[...]) and validation data)."
+            )
+        if not trial.metrics.metrics:  # nothing reported live: record what the results hold
+            for execution, item in zip(executions, items):
+                history = getattr(item, "history", None)
+                if isinstance(history, Mapping):
+                    epochs = list(getattr(item, "epoch", None) or range(len(execution["curve"])))
+                    for position, step in enumerate(epochs):
+                        metrics = {n: v[position] for n, v in history.items() if position < len(v)}
+                        self.oracle.update_trial(trial.trial_id, _numbers(metrics), step=step)
+                else:
+                    self.oracle.update_trial(trial.trial_id, execution["metrics"], step=0)
+        for execution in executions:
+            execution["score"] = (
+                objective.get_value(execution["metrics"])
+                if objective.has_value(execution["metrics"])
+                else None
+            )
+            execution.pop("curve", None)
+        trial.executions = executions
+        trial.score = objective.get_value(mean)
+        steps = [e["best_step"] for e in executions if e["best_step"] is not None]
+        trial.best_step = max(set(steps), key=steps.count) if steps else None
+
+    def _execution_record(self, result: Any) -> dict[str, Any]:
+        """Metrics of one execution at its best step, and that step."""
+        objective = self.oracle.objective
+        history = getattr(result, "history", None)
+        if isinstance(history, Mapping):
+            history = {name: list(values) for name, values in history.items()}
+            length = max((len(v) for v in history.values()), default=0)
+            if length == 0:
+                raise errors.FatalValueError("fit returned a History with no epochs.")
+            epochs = list(getattr(result, "epoch", None) or range(length))
+            curve = _objective_curve(objective, history, length)
+            best = _best_position(objective, curve) if curve else length - 1
+            metrics = {
+                n: float(v[best])
+                for n, v in history.items()
+                if best < len(v) and _is_number(v[best])
+            }
+            return {"metrics": metrics, "best_step": epochs[best], "curve": curve}
+        if isinstance(result, Mapping):
+            return {"metrics": _numbers(result), "best_step": None, "curve": []}
+        if _is_number(result):
+            if not isinstance(objective, Objective):
+                raise errors.FatalTypeError(
+                    "With several objectives, run_trial must return a dict of metrics, not a number."
+                )
+            return {"metrics": {objective.name: float(result)}, "best_step": None, "curve": []}
+        raise errors.FatalTypeError(
+            "run_trial (or HyperModel.fit) must return a number, a dict of metrics, a Keras History "
+            f"or a list of them; got {type(result).__name__}."
+        )
+
+    # --- hooks ------------------------------------------------------------------------------------
+    def on_search_begin(self) -> None:
+        """Called when the search starts. Call ``super()`` when overriding."""
+        if self.oracle.needs_initial_space and not self.oracle.trials:
+            self._populate_initial_space()
+        for callback in self._search_callbacks:
+            callback.on_search_begin(self)
+
+    def on_search_end(self) -> None:
+        """Called when the search ends normally."""
+        for callback in self._search_callbacks:
+            callback.on_search_end(self)
+
+    def on_trial_begin(self, trial: Trial) -> None:
+        """Called before a trial runs."""
+        for callback in self._search_callbacks:
+            callback.on_trial_begin(self, trial)
+
+    def on_trial_end(self, trial: Trial) -> None:
+        """Called after a trial ran: hands it back to the oracle. Call ``super()`` when overriding."""
+        self.oracle.end_trial(trial)
+        for callback in self._search_callbacks:
+            callback.on_trial_end(self, trial)
+
+    def _build_for_discovery(self, hp: HyperParameters) -> None:
+        """Builds the model once so that the hyperparameters it defines get registered."""
+        self.hypermodel.build(hp)  # type: ignore[union-attr]
+
+    def _populate_initial_space(self) -> None:
+        """Discovers the whole space (every conditional branch) before a grid search."""
+        if self.hypermodel is None:
+            return
+        explored: set[str] = set()
+        assignments: list[dict[str, Any]] = [{}]
+        for _ in range(_MAX_DISCOVERY_BUILDS):
+            if not assignments:
+                break
+            hp = self.oracle.get_space().with_values(assignments.pop(0))
+            self._build_for_discovery(hp)
+            self.oracle.update_space(hp)
+            explored.add(values_key(hp.values))
+            for entry in self.oracle.hyperparameters.space:
+                for condition in entry.conditions:
+                    for value in condition.values:
+                        assignment = {condition.parent_name: value}
+                        key = values_key(assignment)
+                        if key not in explored:
+                            explored.add(key)
+                            assignments.append(assignment)
+
+    # --- results ---------------------------------------------------------------------------------
+    @property
+    def remaining_trials(self) -> int | None:
+        """How many trials the oracle may still create."""
+        return self.oracle.remaining_trials
+
+    def get_best_hyperparameters(self, num_trials: int = 1) -> list[HyperParameters]:
+        """The hyperparameters of the best trials, best first."""
+        return [trial.hyperparameters for trial in self.oracle.get_best_trials(num_trials)]
+
+    def load_model(self, trial: Trial) -> Any:
+        """Rebuilds the model of a trial with its best weights (Keras tuners implement it)."""
+        raise NotImplementedError(f"{type(self).__name__} does not save models.")
+
+    def get_best_models(self, num_models: int = 1) -> list[Any]:
+        """The models of the best trials, rebuilt with their best weights, best first."""
+        return [self.load_model(trial) for trial in self.oracle.get_best_trials(num_models)]
+
+    def search_space_summary(self, extended: bool = False) -> None:
+        """Prints the search space, as keras-tuner does.
+
+        Before the first trial the space is discovered by building the model once (only then,
+        so a search that never asks pays no extra build).
+        """
+        if len(self.oracle.hyperparameters) == 0 and not self.oracle.trials:
+            self._populate_initial_space()
+        space = self.oracle.get_space()
+        print("Search space summary")
+        print(f"Default search space size: {len(space)}")
+        for hp in space.space:
+            if not extended and hp.name.startswith("tuner/"):
+                continue
+            config = hp.get_config()
+            config.pop("name")
+            print(f"{hp.name} ({hp.type_name})")
+            print(config)
+
+    def results_summary(self, num_trials: int = 10) -> None:
+        """Prints the best trials (id, hyperparameter values, score), as keras-tuner does."""
+        print("Results summary")
+        print(f"Results in {self.project_dir}")
+        print(f"Showing {num_trials} best trials")
+        print(self.oracle.objective)
+        for trial in self.oracle.get_best_trials(num_trials):
+            print()
+            trial.summary()
+
+    def save(self) -> None:
+        """Writes the oracle's state (trials are written as they change)."""
+        self.oracle.save()
+
+    def reload(self) -> None:
+        """Reloads the search from the project directory."""
+        self.oracle.reload()
+
+
+def _numbers(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """The entries of a metrics dict that are numbers, as floats."""
+    return {name: float(value) for name, value in metrics.items() if _is_number(value)}
+
+
+def _objective_curve(objective: Any, history: Mapping[str, list[Any]], length: int) -> list[float]:
+    if not all(name in history for name in objective.metric_names):
+        return []
+    curve = []
+    for position in range(length):
+        row = {
+            name: values[position] for name, values in history.items() if position < len(values)
+        }
+        curve.append(objective.get_value(row) if objective.has_value(row) else math.nan)
+    return curve
+
+
+def _best_position(objective: Any, curve: Sequence[float]) -> int:
+    best = None
+    for position, value in enumerate(curve):
+        if not is_finite_number(value):
+            continue
+        if best is None or objective.better_than(value, curve[best]):
+            best = position
+    return len(curve) - 1 if best is None else best
