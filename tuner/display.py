@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def format_duration(seconds: float) -> str:
     """``3725`` -> ``"01h 02m 05s"``."""
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     return f"{seconds // 3600:02d}h {seconds % 3600 // 60:02d}m {seconds % 60:02d}s"
 
 

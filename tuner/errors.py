@@ -21,7 +21,7 @@ class TunerError(Exception):
 
 
 class SearchSpaceError(TunerError, ValueError):
-    """A hyperparameter is specified wrongly (bad range, empty choice, conflicting redefinition)."""
+    """A hyperparameter is specified wrongly (bad range, empty choice, conflicting definitions)."""
 
 
 class FailedTrialError(TunerError, RuntimeError):

@@ -161,7 +161,8 @@ class HyperParameter(abc.ABC):
         return f"{self.type_name}({spec})"
 
     def __repr__(self) -> str:
-        return f"{self.type_name}(name={self.name!r}, {self.describe()[len(self.type_name) + 1 : -1]})"
+        spec = ", ".join(f"{key}={value!r}" for key, value in self._spec().items())
+        return f"{self.type_name}(name={self.name!r}, {spec})"
 
     def _error(self, problem: str) -> SearchSpaceError:
         return SearchSpaceError(f"Hyperparameter {self.name!r}: {problem}")
@@ -261,7 +262,7 @@ class _Numerical(HyperParameter):
             return None
         if self.sampling == "linear":
             step = self.step if self.step is not None else 1
-            count = int(math.floor((self.max_value - self.min_value) / step + 1e-9)) + 1
+            count = math.floor((self.max_value - self.min_value) / step + 1e-9) + 1
             if count > 100_000:
                 return None  # enumerating would be wasteful; arithmetic handles it below
             values = [self._cast(self.min_value + k * step) for k in range(count)]
@@ -281,7 +282,7 @@ class _Numerical(HyperParameter):
         return values
 
     def _cast(self, value: float) -> Any:
-        return int(round(value)) if self._integer else _round_float(value)
+        return round(value) if self._integer else _round_float(value)
 
     # --- the continuous map, shared by both types ------------------------------------------
     def _continuous_from_unit(self, unit: float, low: float, high: float) -> float:
@@ -306,7 +307,7 @@ class _Numerical(HyperParameter):
         if values is not None:
             return values[min(int(unit * len(values)), len(values) - 1)]
         if self.step is not None:  # very long linear grid: bucket arithmetically
-            count = int(math.floor((self.max_value - self.min_value) / self.step + 1e-9)) + 1
+            count = math.floor((self.max_value - self.min_value) / self.step + 1e-9) + 1
             index = min(int(unit * count), count - 1)
             return self._cast(self.min_value + index * self.step)
         if self._integer:  # very wide integer range: widen by half a unit so ends are fair
@@ -324,8 +325,8 @@ class _Numerical(HyperParameter):
             index = int(np.argmin([abs(v - value) for v in values]))
             return (index + 0.5) / len(values)
         if self.step is not None:
-            count = int(math.floor((self.max_value - self.min_value) / self.step + 1e-9)) + 1
-            index = min(max(int(round((value - self.min_value) / self.step)), 0), count - 1)
+            count = math.floor((self.max_value - self.min_value) / self.step + 1e-9) + 1
+            index = min(max(round((value - self.min_value) / self.step), 0), count - 1)
             return (index + 0.5) / count
         if self._integer:
             low, high = self.min_value - 0.5, self.max_value + 0.5
@@ -731,8 +732,9 @@ class HyperParameters:
 
     @contextlib.contextmanager
     def conditional_scope(self, parent_name: str, parent_values: Any) -> Iterator[None]:
-        """Makes the hyperparameters registered inside active only when the parent's value is in
-        ``parent_values``.
+        """Makes the hyperparameters registered inside depend on a parent's value.
+
+        They are active only when the parent takes one of ``parent_values``.
 
         The code inside always runs; inactive hyperparameters return None.
 
@@ -919,7 +921,7 @@ class HyperParameters:
                 self.values.pop(name, None)
 
     def get_config(self) -> dict[str, Any]:
-        """JSON-ready configuration: ``{"space": [...], "values": {...}}`` (keras-tuner's shape)."""
+        """JSON-ready configuration ``{"space": [...], "values": {...}}``, as keras-tuner's."""
         return {
             "space": [
                 {"class_name": hp.type_name, "config": hp.get_config()} for hp in self.space

@@ -56,7 +56,8 @@ class Objective:
     def __post_init__(self) -> None:
         if self.direction not in ("min", "max"):
             raise SearchSpaceError(
-                f'Objective {self.name!r}: direction must be "min" or "max", got {self.direction!r}.'
+                f'Objective {self.name!r}: direction must be "min" or "max", '
+                f"got {self.direction!r}."
             )
 
     def has_value(self, metrics: Mapping[str, Any]) -> bool:
@@ -138,7 +139,7 @@ class MultiObjective:
         return f"MultiObjective({list(self.objectives)})"
 
 
-AnyObjective = Union[Objective, MultiObjective]
+AnyObjective = Union[Objective, MultiObjective]  # noqa: UP007 - evaluated at run time on 3.10
 
 
 def create_objective(

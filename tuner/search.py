@@ -196,7 +196,7 @@ class BaseTuner:
         model = self.hypermodel.build(hp)  # type: ignore[union-attr]
         return self.hypermodel.fit(hp, model, *fit_args, **fit_kwargs)  # type: ignore[union-attr]
 
-    # --- turning results into metrics -------------------------------------------------------------
+    # --- turning results into metrics ------------------------------------------------------------
     def _record_results(self, trial: Trial, results: Any) -> None:
         objective = self.oracle.objective
         if results is None:
@@ -220,7 +220,7 @@ class BaseTuner:
                 "compile(metrics=[...]) and validation data)."
             )
         if not trial.metrics.metrics:  # nothing reported live: record what the results hold
-            for execution, item in zip(executions, items):
+            for execution, item in zip(executions, items, strict=False):
                 history = getattr(item, "history", None)
                 if isinstance(history, Mapping):
                     epochs = list(getattr(item, "epoch", None) or range(len(execution["curve"])))
@@ -264,15 +264,16 @@ class BaseTuner:
         if _is_number(result):
             if not isinstance(objective, Objective):
                 raise errors.FatalTypeError(
-                    "With several objectives, run_trial must return a dict of metrics, not a number."
+                    "With several objectives, run_trial must return a dict of metrics, "
+                    "not a number."
                 )
             return {"metrics": {objective.name: float(result)}, "best_step": None, "curve": []}
         raise errors.FatalTypeError(
-            "run_trial (or HyperModel.fit) must return a number, a dict of metrics, a Keras History "
-            f"or a list of them; got {type(result).__name__}."
+            "run_trial (or HyperModel.fit) must return a number, a dict of metrics, a Keras "
+            f"History or a list of them; got {type(result).__name__}."
         )
 
-    # --- hooks ------------------------------------------------------------------------------------
+    # --- hooks -----------------------------------------------------------------------------------
     def on_search_begin(self) -> None:
         """Called when the search starts. Call ``super()`` when overriding."""
         if self.oracle.needs_initial_space and not self.oracle.trials:
@@ -291,7 +292,7 @@ class BaseTuner:
             callback.on_trial_begin(self, trial)
 
     def on_trial_end(self, trial: Trial) -> None:
-        """Called after a trial ran: hands it back to the oracle. Call ``super()`` when overriding."""
+        """Called after a trial ran: hands it to the oracle. Call ``super()`` when overriding."""
         self.oracle.end_trial(trial)
         for callback in self._search_callbacks:
             callback.on_trial_end(self, trial)

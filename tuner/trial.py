@@ -43,7 +43,7 @@ class TrialStatus(str, enum.Enum):
     IDLE = "IDLE"
     #: The hyperparameter values cannot be run (for example the model is over ``max_model_size``).
     INVALID = "INVALID"
-    #: Returned by ``create_trial`` when the search is over; for a trial, ended early by the oracle.
+    #: From ``create_trial``: the search is over. For a trial: the oracle ended it early.
     STOPPED = "STOPPED"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"

@@ -25,8 +25,9 @@ WEIGHTS_FILE = "weights.npz"
 
 
 class _TrialReporter(keras.callbacks.Callback):
-    """Reports each epoch's logs to the oracle, keeps the best epoch's weights in memory, and
-    stops training when the oracle says so.
+    """Reports each epoch to the oracle and keeps the best epoch's weights in memory.
+
+    It also stops training when the oracle answers that the trial should stop.
     """
 
     def __init__(self, oracle: Oracle, trial: Trial):

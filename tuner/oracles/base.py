@@ -214,7 +214,7 @@ class Oracle:
         self._lock = threading.RLock()
         self._user_rng = np.random.default_rng(self._seed)
 
-    # --- the algorithm contract -----------------------------------------------------------------
+    # --- the algorithm contract ------------------------------------------------------------------
     def _propose(self, trial_id: str) -> Proposal:
         """Proposes the next trial. Override this (or ``populate_space``) in an algorithm.
 
@@ -252,7 +252,7 @@ class Oracle:
     def _on_space_change(self) -> None:
         """Hook: new hyperparameters were added to the space."""
 
-    # --- helpers for algorithms -------------------------------------------------------------------
+    # --- helpers for algorithms ------------------------------------------------------------------
     def _rng(self, trial_id: str, *salt: str | int) -> np.random.Generator:
         """A generator that depends only on the seed, the trial and ``salt``.
 
@@ -281,7 +281,7 @@ class Oracle:
                 return values
         return None
 
-    # --- persistence ---------------------------------------------------------------------------
+    # --- persistence -----------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as JSON (written to ``project.json``)."""
         return {
@@ -386,7 +386,7 @@ class Oracle:
             if project is not None:
                 self._reload_from(project)
 
-    # --- the trial life cycle -------------------------------------------------------------------
+    # --- the trial life cycle --------------------------------------------------------------------
     def create_trial(self, tuner_id: str) -> Trial:
         """Creates the next trial for the tuner ``tuner_id``.
 

@@ -55,7 +55,7 @@ class RandomSearchOracle(Oracle):
     def _propose(self, trial_id: str) -> Proposal:
         for attempt in range(self.max_collisions):
             rng = self._rng(trial_id, attempt)
-            values = self.hyperparameters.sample_values(lambda hp: hp.random_sample(rng))
+            values = self.hyperparameters.sample_values(lambda hp, rng=rng: hp.random_sample(rng))
             if not self._is_duplicate(values):
                 return Proposal.run(values)
         return Proposal.stop()
