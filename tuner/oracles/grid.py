@@ -88,6 +88,13 @@ class GridSearchOracle(Oracle):
     def grid_size(self) -> int | None:
         """The number of grid points (None above a million)."""
         with self._lock:
+            space = self.hyperparameters.space
+            if self._grid_size is None and not any(hp.conditions for hp in space):
+                size = 1
+                for name in dict.fromkeys(hp.name for hp in space):
+                    size *= len(self.hyperparameters.get_hyperparameter(name).grid_values())
+                self._grid_size = size if size <= _SIZE_LIMIT else None
+                return self._grid_size
             if self._grid_size is None:
                 count = 0
                 for count, _ in enumerate(self.grid(), start=1):
