@@ -1,22 +1,60 @@
-"""Console progress of a search, written as a search callback. Never persisted."""
+"""Console progress of a search, written as a search callback. Never persisted.
+
+On a terminal (``verbose=1``) a compact live panel sits at the bottom of the screen: trial k of
+N (or of the grid size), a progress bar, the elapsed time and an ETA, the running trial's values
+and the best score so far with its trial. Everything else printed meanwhile, Keras' per-epoch
+progress lines included, scrolls above it, and one line per finished trial stays in the
+scroll-back.
+
+Elsewhere (CI logs, notebooks, files) or with ``verbose=2`` the same information comes as plain
+lines without cursor movement, using keras-tuner's phrases ("Running Trial #3", "Best val_loss
+So Far"), so existing log greps keep working. ``verbose=0`` prints nothing.
+
+The ``verbose`` value is also passed to Keras' ``fit``, whose own progress bar therefore shows
+with ``verbose=1`` (one line per epoch under the live panel) and ``verbose=2``.
+"""
 
 from __future__ import annotations
 
+import collections
+import statistics
+import sys
+import threading
 import time
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tuner.callbacks import SearchCallback
 from tuner.trial import TrialStatus
 
 if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
     from tuner.search import BaseTuner
     from tuner.trial import Trial
 
+#: One live display per process: a second concurrent search (a tuner thread) prints plain lines,
+#: since two live panels would overwrite each other's lines.
+_LIVE_SLOT = threading.Lock()
+
 
 def format_duration(seconds: float) -> str:
-    """``3725`` -> ``"01h 02m 05s"``."""
+    """``3725`` -> ``"01h 02m 05s"`` (keras-tuner's format)."""
     seconds = round(seconds)
     return f"{seconds // 3600:02d}h {seconds % 3600 // 60:02d}m {seconds % 60:02d}s"
+
+
+def format_clock(seconds: float | None) -> str:
+    """``3725`` -> ``"1:02:05"``; ``None`` -> ``"?"``."""
+    if seconds is None:
+        return "?"
+    seconds = max(round(seconds), 0)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def format_seconds(seconds: float) -> str:
+    """A trial's duration: ``0.31`` -> ``"0.31s"``, ``75`` -> ``"0:01:15"``."""
+    return f"{seconds:.2g}s" if seconds < 10 else format_clock(seconds)
 
 
 def format_value(value: Any) -> str:
@@ -26,68 +64,274 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+def format_values(values: Mapping[str, Any]) -> str:
+    """``{"units": 32, "lr": 0.001}`` -> ``"units=32, lr=0.001"``."""
+    return ", ".join(f"{name}={format_value(value)}" for name, value in values.items())
+
+
+def _last_line(message: str | None) -> str:
+    lines = (message or "").strip().splitlines()
+    return lines[-1].strip() if lines else ""
+
+
 class ConsoleDisplay(SearchCallback):
-    """Prints each trial's values (beside the best trial's), its outcome and the best score.
+    """Shows a search's progress: live on a terminal, as plain lines elsewhere.
 
     Args:
-        verbose: 0 prints nothing; 1 (default) prints a block per trial.
+        verbose: 0 prints nothing; 1 (default) shows the live panel on a terminal and plain
+            lines elsewhere; 2 always prints plain lines.
+        console: The ``rich`` console to write to. Defaults to one on ``sys.stdout`` as it is
+            when the search begins (so redirections and captured output are honoured).
+        clock: Returns seconds (monotonic); elapsed times and the ETA are measured with it.
 
     Example:
         >>> display = ConsoleDisplay(verbose=0)  # silent
     """
 
-    def __init__(self, verbose: int = 1):
+    def __init__(
+        self,
+        verbose: int | str = 1,
+        console: Console | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.verbose = verbose
+        self._given_console = console
+        self._clock = clock
+        self._console: Console | None = None
+        self._live: Any = None
+        self._holds_live_slot = False
         self._search_start: float | None = None
-        self._console: Any = None
+        self._trial_start: float | None = None
+        self._tuner: BaseTuner | None = None
+        self._current: Trial | None = None
+        #: Seconds taken by each trial that finished in this search call.
+        self._durations: list[float] = []
+        self._values_shown = True
 
-    def _print(self, text: str = "") -> None:
-        if self._console is None:
-            from rich.console import Console  # rich is a Keras dependency; imported on first use
+    # --- what to show ----------------------------------------------------------------------------
+    @property
+    def _level(self) -> int:
+        if self.verbose == "auto":
+            return 1
+        try:
+            return int(self.verbose)
+        except (TypeError, ValueError):
+            return 1
 
-            self._console = Console(highlight=False, soft_wrap=True)
-        self._console.print(text, markup=False)
+    def _counts(self) -> tuple[int, int | None]:
+        """(finished trials, total trials or None when unbounded) of the search so far."""
+        oracle = self._tuner.oracle if self._tuner is not None else None
+        trials = getattr(oracle, "trials", None) or {}
+        finished = sum(1 for t in trials.values() if t.status.is_finished)
+        remaining = getattr(oracle, "remaining_trials", None)
+        total = None if remaining is None else len(trials) + remaining
+        return finished, total
 
+    def _expected_trial_seconds(self) -> float | None:
+        """Typical seconds per trial: this run's trials, else those recorded in the project."""
+        if self._durations:
+            return statistics.fmean(self._durations)
+        oracle = self._tuner.oracle if self._tuner is not None else None
+        recorded = [
+            t.duration
+            for t in (getattr(oracle, "trials", None) or {}).values()
+            if t.status.is_finished and t.duration is not None
+        ]
+        return statistics.fmean(recorded) if recorded else None
+
+    def eta_seconds(self) -> float | None:
+        """Seconds until the search ends, from the mean trial duration (None when unknown)."""
+        finished, total = self._counts()
+        per_trial = self._expected_trial_seconds()
+        if total is None or per_trial is None:
+            return None
+        left = max(total - finished, 0) * per_trial
+        if self._current is not None and self._trial_start is not None:
+            left -= min(self._clock() - self._trial_start, per_trial)
+        return max(left, 0.0)
+
+    def elapsed_seconds(self) -> float:
+        """Seconds since the search (this call of ``search``) began."""
+        return 0.0 if self._search_start is None else self._clock() - self._search_start
+
+    def _best(self) -> tuple[str, str] | None:
+        """(score text, trial id) of the best trial so far."""
+        if self._tuner is None:
+            return None
+        best = self._tuner.oracle.get_best_trials(1)
+        if not best:
+            return None
+        return format_value(best[0].score), best[0].trial_id
+
+    def _objective_name(self) -> str:
+        return self._tuner.oracle.objective.name if self._tuner is not None else "score"
+
+    def _position(self) -> str:
+        finished, total = self._counts()
+        number = finished + (1 if self._current is not None else 0)
+        return f"{number} of {total}" if total else str(number)
+
+    # --- output ----------------------------------------------------------------------------------
+    def _open_console(self) -> Console:
+        if self._given_console is not None:
+            return self._given_console
+        from rich.console import Console  # rich is a Keras dependency; imported on first use
+
+        return Console(file=sys.stdout, highlight=False, soft_wrap=True)
+
+    def _print(self, text: str) -> None:
+        if self._console is not None:
+            self._console.print(text, markup=False, highlight=False)
+
+    def __rich__(self) -> RenderableType:
+        """The live panel, rebuilt at each refresh so the clocks tick."""
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+        from rich.text import Text
+
+        finished, total = self._counts()
+        header = Table.grid(padding=(0, 1))
+        header.add_column(no_wrap=True)
+        header.add_column(width=30)
+        header.add_column(no_wrap=True)
+        title = Text(f"Trial {self._position()}", style="bold")
+        bar = ProgressBar(total=total, completed=finished, width=30)
+        clocks = Text(
+            f"elapsed {format_clock(self.elapsed_seconds())} · ETA "
+            f"{format_clock(self.eta_seconds())}",
+            style="dim",
+        )
+        header.add_row(title, bar, clocks)
+        lines: list[Any] = [header]
+        if self._current is not None:
+            running = self._clock() - (self._trial_start or self._clock())
+            current = Text("  running ", style="dim")
+            current.append(f"trial {self._current.trial_id}", style="cyan")
+            current.append(f" ({format_clock(running)})  ", style="dim")
+            current.append(format_values(self._current.hyperparameters.values))
+            current.no_wrap, current.overflow = True, "ellipsis"
+            lines.append(current)
+        best = self._best()
+        if best is not None:
+            line = Text("  best ", style="dim")
+            line.append(f"{self._objective_name()} {best[0]}", style="bold green")
+            line.append(f"  trial {best[1]}", style="dim")
+            lines.append(line)
+        grid = Table.grid()
+        for line in lines:
+            grid.add_row(line)
+        return grid
+
+    # --- the callback ----------------------------------------------------------------------------
     def on_search_begin(self, tuner: BaseTuner) -> None:
-        self._search_start = time.time()
+        self._tuner = tuner
+        self._search_start = self._clock()
+        self._durations = []
+        self._current = None
+        if self._level <= 0:
+            return
+        self._console = self._open_console()
+        if self._level == 1 and self._console.is_terminal and self._live is None:
+            self._start_live()
+
+    def _start_live(self) -> None:
+        if not _LIVE_SLOT.acquire(blocking=False):
+            return
+        self._holds_live_slot = True
+        from rich.live import Live
+
+        self._live = Live(
+            self,
+            console=self._console,
+            refresh_per_second=2,
+            transient=True,
+            redirect_stdout=True,
+            redirect_stderr=True,
+        )
+        try:
+            self._live.start()
+        except Exception:  # another live display of rich is active: fall back to plain lines
+            self._live = None
+            self._release_live_slot()
+
+    def _release_live_slot(self) -> None:
+        if self._holds_live_slot:
+            self._holds_live_slot = False
+            _LIVE_SLOT.release()
 
     def on_trial_begin(self, tuner: BaseTuner, trial: Trial) -> None:
-        if not self.verbose:
+        self._tuner = tuner
+        self._current = trial
+        self._trial_start = self._clock()
+        if self._level <= 0 or self._live is not None:
             return
-        total = tuner.oracle.max_trials
-        remaining = tuner.oracle.remaining_trials
-        if remaining is not None:
-            total = len(tuner.oracle.trials) + remaining
-        of_total = f" of {total}" if total else ""
         retry = f" (retry {trial.retries})" if trial.retries else ""
-        self._print(f"\nSearch: Running Trial #{trial.trial_id}{of_total}{retry}\n")
-        best = tuner.oracle.get_best_trials(1)
-        best_values = best[0].hyperparameters.values if best else {}
-        rows = [("Value", "Best Value So Far", "Hyperparameter")]
-        for name, value in trial.hyperparameters.values.items():
-            rows.append((format_value(value), format_value(best_values.get(name, "?")), name))
-        width = max(18, *(len(r[0]) + 1 for r in rows))
-        self._print("\n".join(f"{a:<{width}}|{b:<{width}}|{c}" for a, b, c in rows) + "\n")
+        values = trial.hyperparameters.values
+        # Define-by-run: a first trial's values are only known once its model is built.
+        self._values_shown = bool(values)
+        shown = f" · {format_values(values)}" if values else ""
+        self._print(
+            f"Search: Running Trial #{self._position()} (id {trial.trial_id}){retry}{shown} · "
+            f"elapsed {format_clock(self.elapsed_seconds())} · ETA "
+            f"{format_clock(self.eta_seconds())}"
+        )
 
     def on_trial_end(self, tuner: BaseTuner, trial: Trial) -> None:
-        if not self.verbose:
+        duration = self._clock() - (self._trial_start or self._clock())
+        self._current = None
+        if trial.status != TrialStatus.RUNNING:  # RUNNING: queued for a retry, not finished
+            self._durations.append(duration)
+        if self._level <= 0:
             return
-        elapsed = format_duration(
-            (trial.end_time or time.time()) - (trial.start_time or time.time())
-        )
-        objective = tuner.oracle.objective
-        if trial.status == TrialStatus.RUNNING:  # queued for a retry
-            last_line = (trial.message or "").strip().splitlines()[-1:] or [""]
-            self._print(f"Trial {trial.trial_id} failed, will retry: {last_line[0]}")
-            return
-        if trial.status in (TrialStatus.FAILED, TrialStatus.INVALID):
-            last_line = (trial.message or "").strip().splitlines()[-1:] or [""]
-            self._print(f"Trial {trial.trial_id} {trial.status.value} [{elapsed}]: {last_line[0]}")
+        objective = self._objective_name()
+        took = format_seconds(duration)
+        if trial.status == TrialStatus.RUNNING:
+            outcome = f"Trial {trial.trial_id} failed, will retry: {_last_line(trial.message)}"
+        elif trial.status in (TrialStatus.FAILED, TrialStatus.INVALID):
+            outcome = (
+                f"Trial {trial.trial_id} {trial.status.value} [{took}]: "
+                f"{_last_line(trial.message)}"
+            )
         else:
-            self._print(f"Trial {trial.trial_id} Complete [{elapsed}]")
-            self._print(f"{objective.name}: {format_value(trial.score)}")
-        best = tuner.oracle.get_best_trials(1)
-        if best:
-            self._print(f"\nBest {objective.name} So Far: {format_value(best[0].score)}")
-        if self._search_start is not None:
-            self._print(f"Total elapsed time: {format_duration(time.time() - self._search_start)}")
+            outcome = (
+                f"Trial {trial.trial_id} Complete [{took}] · {objective}: "
+                f"{format_value(trial.score)}"
+            )
+        best = self._best()
+        if best is not None:
+            outcome += f" · Best {objective} So Far: {best[0]} (trial {best[1]})"
+        if self._live is not None:
+            mark = "✓" if trial.status == TrialStatus.COMPLETED else "✗"
+            self._print(f"{mark} {outcome} · {format_values(trial.hyperparameters.values)}")
+        else:
+            if not self._values_shown:
+                outcome += f" · {format_values(trial.hyperparameters.values)}"
+            self._print(
+                f"{outcome} · elapsed {format_clock(self.elapsed_seconds())} · ETA "
+                f"{format_clock(self.eta_seconds())}"
+            )
+
+    def on_search_end(self, tuner: BaseTuner) -> None:
+        self.close()
+        if self._level <= 0:
+            return
+        trials = getattr(tuner.oracle, "trials", None) or {}
+        by_status = collections.Counter(t.status.value.lower() for t in trials.values())
+        counts = ", ".join(f"{count} {status}" for status, count in sorted(by_status.items()))
+        line = (
+            f"Search done: {len(trials)} trials ({counts}) · Total elapsed time: "
+            f"{format_clock(self.elapsed_seconds())}"
+        )
+        best = self._best()
+        if best is not None:
+            line += f" · Best {self._objective_name()}: {best[0]} (trial {best[1]})"
+        self._print(line)
+
+    def close(self) -> None:
+        """Stops the live panel, if one is shown (safe to call several times)."""
+        live, self._live = self._live, None
+        try:
+            if live is not None:
+                live.stop()
+        finally:
+            self._release_live_slot()

@@ -149,18 +149,22 @@ class BaseTuner:
         """
         self._display.verbose = fit_kwargs.get("verbose", 1)
         with self._storage.lock():
-            self.on_search_begin()
-            while True:
-                trial = self.oracle.create_trial(self.tuner_id)
-                if trial.status == TrialStatus.STOPPED:
-                    break
-                if trial.status == TrialStatus.IDLE:
-                    time.sleep(_IDLE_WAIT)
-                    continue
-                self.on_trial_begin(trial)
-                self._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
-                self.on_trial_end(trial)
-            self.on_search_end()
+            try:
+                self.on_search_begin()
+                while True:
+                    trial = self.oracle.create_trial(self.tuner_id)
+                    if trial.status == TrialStatus.STOPPED:
+                        break
+                    if trial.status == TrialStatus.IDLE:
+                        time.sleep(_IDLE_WAIT)
+                        continue
+                    self.on_trial_begin(trial)
+                    self._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
+                    self.on_trial_end(trial)
+                self.on_search_end()
+            finally:
+                # An error or Ctrl-C must not leave the live display holding the terminal.
+                self._display.close()
 
     def _try_run_and_update_trial(self, trial: Trial, *fit_args: Any, **fit_kwargs: Any) -> None:
         hp = trial.hyperparameters
@@ -359,6 +363,18 @@ class BaseTuner:
             config.pop("name")
             print(f"{hp.name} ({hp.type_name})")
             print(config)
+
+    def results_dataframe(self) -> Any:
+        """One row per trial as a pandas DataFrame (pandas is optional).
+
+        Columns: ``trial_id``, ``status``, ``score``, ``best_step``, one per hyperparameter, the
+        best and final value of every logged metric, spread over executions or folds when there
+        are several, ``start_time``, ``duration`` and ``error``; see :mod:`tuner.results`.
+        ``kt.load_results(directory, project_name)`` gives the same from the project directory.
+        """
+        from tuner.results import SearchResults  # pandas is imported there, only when called
+
+        return SearchResults.from_tuner(self).to_dataframe()
 
     def results_summary(self, num_trials: int = 10) -> None:
         """Prints the best trials (id, hyperparameter values, score), as keras-tuner does."""
