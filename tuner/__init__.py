@@ -16,6 +16,7 @@ from tuner.hypermodel import HyperModel
 from tuner.hyperparameters import HyperParameters
 from tuner.objective import Objective
 from tuner.oracles import Oracle
+from tuner.results import load_results
 from tuner.search import BaseTuner
 from tuner.trial import Budget, Trial, TrialStatus
 
@@ -42,6 +43,7 @@ __all__ = [
     "TrialStatus",
     "Tuner",
     "errors",
+    "load_results",
     "oracles",
 ]
 
