@@ -11,9 +11,9 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from tuner.hyperparameters import HyperParameters  # noqa: E402
-from tuner.oracles.base import Oracle  # noqa: E402
-from tuner.trial import Trial, TrialStatus  # noqa: E402
+from tuner.hyperparameters import HyperParameters
+from tuner.oracles.base import Oracle
+from tuner.trial import Trial, TrialStatus
 
 
 def all_types_space() -> HyperParameters:

@@ -639,6 +639,9 @@ class HyperParameters:
         #: Chooses values of new entries; the tuner sets it so that hyperparameters first met
         #: while building a trial's model are sampled by the oracle instead of left at default.
         self.new_entry_sampler: NewEntrySampler | None = None
+        #: Names whose definition here wins over a different one met while building: the
+        #: entries a user passes as ``hyperparameters=`` to override the model's own.
+        self.overrides: set[str] = set()
 
     # --- the space ----------------------------------------------------------------------------
     @property
@@ -788,7 +791,9 @@ class HyperParameters:
             self._hps[hp.name] = [hp]
         else:
             known = entries[0]
-            if not known.same_spec(hp):
+            if known.name in self.overrides or isinstance(known, Fixed):
+                hp = known  # an override: its definition and value win
+            elif not known.same_spec(hp):
                 raise SearchSpaceError(
                     f"Hyperparameter {hp.name!r} is defined twice with different settings: "
                     f"first {known.describe()} (default {known.default!r}), now {hp.describe()} "
@@ -903,6 +908,7 @@ class HyperParameters:
         new = HyperParameters()
         new._hps = {name: list(entries) for name, entries in self._hps.items()}
         new.values = dict(self.values)
+        new.overrides = set(self.overrides)
         return new
 
     def with_values(self, values: Mapping[str, Any]) -> HyperParameters:
@@ -922,12 +928,15 @@ class HyperParameters:
 
     def get_config(self) -> dict[str, Any]:
         """JSON-ready configuration ``{"space": [...], "values": {...}}``, as keras-tuner's."""
-        return {
+        config: dict[str, Any] = {
             "space": [
                 {"class_name": hp.type_name, "config": hp.get_config()} for hp in self.space
             ],
             "values": dict(self.values),
         }
+        if self.overrides:
+            config["overrides"] = sorted(self.overrides)
+        return config
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> HyperParameters:
@@ -937,6 +946,7 @@ class HyperParameters:
             hp = hyperparameter_from_config(entry)
             hps._hps.setdefault(hp.name, []).append(hp)
         hps.values = dict(config.get("values", {}))
+        hps.overrides = set(config.get("overrides", []))
         return hps
 
     def __repr__(self) -> str:

@@ -276,6 +276,74 @@ class MetricsTracker:
         return tracker
 
 
+def _encode_execution(record: Mapping[str, Any]) -> dict[str, Any]:
+    """An execution record as strict JSON allows it (a diverged run's NaN metrics included)."""
+    encoded = dict(record)
+    if isinstance(record.get("metrics"), Mapping):
+        encoded["metrics"] = {n: encode_float(v) for n, v in record["metrics"].items()}
+    if isinstance(record.get("score"), float):
+        encoded["score"] = encode_float(record["score"])
+    return encoded
+
+
+def _decode_execution(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Inverse of :func:`_encode_execution`."""
+    decoded = dict(record)
+    if isinstance(record.get("metrics"), Mapping):
+        decoded["metrics"] = {n: decode_float(v) for n, v in record["metrics"].items()}
+    if isinstance(record.get("score"), (float, str)):
+        decoded["score"] = decode_float(record["score"])
+    return decoded
+
+
+def _format_mean_and_std(mean: float, std: float) -> str:
+    """``"6.27 ± 1.80"``: enough decimals to show two significant digits of the spread."""
+    if not (math.isfinite(mean) and math.isfinite(std)) or std <= 0:
+        return f"{mean:.6g} ± {std:.2g}"
+    decimals = min(max(2, 1 - math.floor(math.log10(std))), 12)
+    return f"{mean:.{decimals}f} ± {std:.{decimals}f}"
+
+
+@dataclass(frozen=True)
+class FoldStatistics:
+    """One metric of a cross-validated trial, over its folds.
+
+    Attributes:
+        values: One value per fold, in fold order; each is the mean over that fold's
+            executions (``executions_per_trial``) of the metric at the execution's best step.
+
+    The standard deviation is the population one (``ddof=0``), as in scikit-learn's
+    ``cv_results_``.
+
+    Example:
+        >>> FoldStatistics((4.0, 6.0, 8.0)).describe("val_mae")
+        'val_mae 6.00 ± 1.63 over 3 folds'
+    """
+
+    values: tuple[float, ...]
+
+    @property
+    def folds(self) -> int:
+        """How many folds the statistics cover."""
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        """Mean over the folds."""
+        return sum(self.values) / len(self.values)
+
+    @property
+    def std(self) -> float:
+        """Population standard deviation over the folds."""
+        mean = self.mean
+        return math.sqrt(sum((v - mean) ** 2 for v in self.values) / len(self.values))
+
+    def describe(self, name: str) -> str:
+        """``"val_mae 6.27 ± 1.80 over 10 folds"``."""
+        plural = "fold" if self.folds == 1 else "folds"
+        return f"{name} {_format_mean_and_std(self.mean, self.std)} over {self.folds} {plural}"
+
+
 @dataclass
 class Trial:
     """One evaluation of the objective at one set of hyperparameter values.
@@ -318,8 +386,11 @@ class Trial:
     #: False when the trial must not be retried (FailedTrialError, NaN objective).
     retryable: bool = True
 
-    def __post_init__(self) -> None:
-        self.status = TrialStatus(self.status)
+    def __setattr__(self, name: str, value: Any) -> None:
+        # keras-tuner code assigns plain strings ("COMPLETED"); keep the typed status.
+        if name == "status":
+            value = TrialStatus(value)
+        super().__setattr__(name, value)
 
     @property
     def values(self) -> dict[str, Any]:
@@ -343,7 +414,9 @@ class Trial:
         lines += [f"{name}: {value}" for name, value in self.hyperparameters.values.items()]
         if self.score is not None:
             lines.append(f"Score: {self.score}")
-            spread = self.score_spread()
+            fold_statistics = self.fold_statistics()
+            lines += [stat.describe(name) for name, stat in fold_statistics.items()]
+            spread = None if fold_statistics else self.score_spread()
             if spread is not None:
                 lines.append(f"Score std over {spread[1]} runs: {spread[0]:.6g}")
         if self.status != TrialStatus.COMPLETED:
@@ -360,6 +433,28 @@ class Trial:
         mean = sum(scores) / len(scores)
         return math.sqrt(sum((s - mean) ** 2 for s in scores) / len(scores)), len(scores)
 
+    def fold_statistics(self) -> dict[str, FoldStatistics]:
+        """Per-metric statistics over the folds of a cross-validated trial (``cv=``).
+
+        Covers the metrics every fold record has; empty when the trial was not cross-validated
+        (its execution records carry no ``"fold"``).
+        """
+        by_fold: dict[int, list[Mapping[str, float]]] = {}
+        for record in self.executions:
+            if record.get("fold") is not None and isinstance(record.get("metrics"), Mapping):
+                by_fold.setdefault(int(record["fold"]), []).append(record["metrics"])
+        if not by_fold:
+            return {}
+        names = set.intersection(*(set(m) for runs in by_fold.values() for m in runs))
+        statistics = {}
+        for name in sorted(names):
+            values = tuple(
+                sum(float(m[name]) for m in by_fold[fold]) / len(by_fold[fold])
+                for fold in sorted(by_fold)
+            )
+            statistics[name] = FoldStatistics(values)
+        return statistics
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form (the content of ``trials/<trial_id>.json`` besides ``format_version``)."""
         return {
@@ -371,7 +466,7 @@ class Trial:
             "metrics": self.metrics.get_config(),
             "message": self.message,
             "budget": None if self.budget is None else self.budget.to_dict(),
-            "executions": self.executions,
+            "executions": [_encode_execution(record) for record in self.executions],
             "retries": self.retries,
             "start_time": self.start_time,
             "end_time": self.end_time,
@@ -392,7 +487,7 @@ class Trial:
             metrics=MetricsTracker.from_config(data.get("metrics", {})),
             message=data.get("message"),
             budget=None if budget is None else Budget.from_dict(budget),
-            executions=list(data.get("executions", [])),
+            executions=[_decode_execution(record) for record in data.get("executions", [])],
             retries=int(data.get("retries", 0)),
             start_time=data.get("start_time"),
             end_time=data.get("end_time"),

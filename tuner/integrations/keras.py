@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ import numpy as np
 from tuner import errors
 from tuner.hypermodel import HyperModel
 from tuner.hyperparameters import HyperParameters
+from tuner.integrations import cross_validation
 from tuner.objective import is_finite_number
 from tuner.oracles.base import Oracle, trial_index
 from tuner.search import BaseTuner
@@ -37,6 +39,8 @@ class _TrialReporter(keras.callbacks.Callback):
         self._objective = oracle.objective
         self.best_value: float | None = None
         self.best_weights: list[np.ndarray] | None = None
+        #: Whether the oracle asked the trial to stop.
+        self.stopped = False
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = {name: float(value) for name, value in (logs or {}).items() if np.ndim(value) == 0}
@@ -50,6 +54,7 @@ class _TrialReporter(keras.callbacks.Callback):
                 # In memory only: the trial's checkpoint is written once, when it ends.
                 self.best_weights = [np.array(w) for w in self.model.get_weights()]
         if status == TrialStatus.STOPPED:
+            self.stopped = True
             self.model.stop_training = True
 
 
@@ -65,6 +70,12 @@ class Tuner(BaseTuner):
         distribution_strategy: A ``tf.distribute`` strategy (TensorFlow backend only).
         executions_per_trial: Models trained per trial; metrics are averaged over them, and each
             execution's result is kept in ``trial.executions``.
+        cv: Cross-validation: an int k (stratified k-fold for classification targets, k-fold
+            otherwise, shuffled with the oracle's seed) or a scikit-learn splitter
+            (``KFold(10)``, ``GroupKFold(5)`` with ``search(..., groups=...)``, ...). Each trial
+            then trains one model per fold (and execution), validated on the fold's held-out
+            part; its metrics are the means over folds, and ``trial.fold_statistics()`` holds
+            the per-fold values. Needs scikit-learn, and array data in ``search(x, y)``.
         directory, project_name, overwrite, tuner_id, logger: See :class:`~tuner.BaseTuner`.
 
     Each execution starts from a fresh model. With a seed on the oracle, each execution's weights
@@ -98,10 +109,13 @@ class Tuner(BaseTuner):
         tuner_id: str | None = None,
         overwrite: bool = False,
         executions_per_trial: int = 1,
+        cv: Any = None,
         **kwargs: Any,
     ):
         if executions_per_trial < 1:
             raise ValueError(f"executions_per_trial must be >= 1, got {executions_per_trial}.")
+        cross_validation.check_cv(cv)
+        self.cv = cv
         self.max_model_size = max_model_size
         self.optimizer = optimizer
         self.loss = loss
@@ -200,38 +214,129 @@ class Tuner(BaseTuner):
 
         The best epoch's weights of the best execution are saved as the trial's checkpoint.
         """
+        if self.cv is not None:
+            return self._run_cross_validated_trial(trial, *fit_args, **fit_kwargs)
+        if "groups" in fit_kwargs:
+            raise errors.FatalValueError(
+                "search(..., groups=...) is for cross-validation; pass cv= (e.g. GroupKFold(5)) "
+                "to the tuner, or drop groups."
+            )
         histories = []
         best_value: float | None = None
         best_weights: list[np.ndarray] | None = None
         objective = self.oracle.objective
         for execution in range(self.executions_per_trial):
-            kwargs = dict(fit_kwargs)
-            reporter = _TrialReporter(self.oracle, trial)
-            kwargs["callbacks"] = [
-                *self._copy_callbacks(fit_kwargs.get("callbacks"), trial, execution),
-                reporter,
-            ]
-            if trial.budget is not None:
-                kwargs["epochs"] = trial.budget.epochs
-                kwargs["initial_epoch"] = trial.budget.initial_epoch
-            seed = self._execution_seed(trial, execution)
-            if seed is not None:
-                keras.utils.set_random_seed(seed)
-            history = self._build_and_fit_model(trial, *fit_args, **kwargs)
+            history, reporter = self._run_execution(trial, execution, fit_args, fit_kwargs)
             histories.append(history)
-            weights = reporter.best_weights
-            value = reporter.best_value
-            if weights is None:  # fit ran without our callback (a custom HyperModel.fit)
-                weights, value = self._current_model.get_weights(), None
+            weights, value = self._best_weights_of(reporter)
             if best_weights is None or (
                 value is not None
                 and (best_value is None or objective.better_than(value, best_value))
             ):
                 best_value, best_weights = value, weights
         if best_weights is not None:
-            self._save_weights(trial.trial_id, best_weights)
+            self._save_weights(trial.trial_id, best_weights, self._current_model)
         self._current_model = None
         return histories
+
+    def _run_execution(
+        self,
+        trial: Trial,
+        execution: int,
+        fit_args: Sequence[Any],
+        fit_kwargs: dict[str, Any],
+    ) -> tuple[Any, _TrialReporter]:
+        """Trains one fresh model of the trial; returns what fit returned and its reporter.
+
+        ``execution`` numbers the models of a trial (folds included): it seeds the model and
+        names its TensorBoard logs.
+        """
+        kwargs = dict(fit_kwargs)
+        reporter = _TrialReporter(self.oracle, trial)
+        kwargs["callbacks"] = [
+            *self._copy_callbacks(fit_kwargs.get("callbacks"), trial, execution),
+            reporter,
+        ]
+        if trial.budget is not None:
+            kwargs["epochs"] = trial.budget.epochs
+            kwargs["initial_epoch"] = trial.budget.initial_epoch
+        seed = self._execution_seed(trial, execution)
+        if seed is not None:
+            keras.utils.set_random_seed(seed)
+        history = self._build_and_fit_model(trial, *fit_args, **kwargs)
+        return history, reporter
+
+    def _best_weights_of(self, reporter: _TrialReporter) -> tuple[list[np.ndarray], float | None]:
+        """The best epoch's weights of the last model trained, and its objective value."""
+        if reporter.best_weights is None:  # fit ran without our callback (a custom fit)
+            return self._current_model.get_weights(), None
+        return reporter.best_weights, reporter.best_value
+
+    def _run_cross_validated_trial(
+        self, trial: Trial, *fit_args: Any, **fit_kwargs: Any
+    ) -> cross_validation.CrossValidationResults:
+        """Trains one model per fold and execution, validated on the fold's held-out part.
+
+        Each finished fold is persisted at once (``oracle.record_execution``); the folds a
+        trial already finished before an interruption are not run again. The checkpoint holds
+        the best epoch's weights of the best fold, written before that fold is recorded.
+        """
+        fit_kwargs = dict(fit_kwargs)
+        groups = fit_kwargs.pop("groups", None)
+        data = cross_validation.FoldableFitArguments.from_fit_arguments(fit_args, fit_kwargs)
+        # The oracle's effective seed (persisted in project.json): a resumed search, and every
+        # trial, get the same folds even when the user gave no seed.
+        folds = cross_validation.split_indices(
+            self.cv, data.n_samples, data.y, groups, seed=self.oracle._seed
+        )
+        objective = self.oracle.objective
+        finished = cross_validation.finished_runs(trial)
+        records = [
+            record
+            for (fold, execution), record in finished.items()
+            if fold < len(folds) and execution < self.executions_per_trial
+        ]
+        has_checkpoint = bool(records)  # a fold is recorded only after the checkpoint
+        best_score = None
+        for record in records:
+            score = record.get("score")
+            if is_finite_number(score) and (
+                best_score is None or objective.better_than(score, best_score)
+            ):
+                best_score = score
+        for fold, (train, held_out) in enumerate(folds):
+            args, kwargs = data.for_fold(train, held_out)
+            for execution in range(self.executions_per_trial):
+                if (fold, execution) in finished:
+                    continue
+                run = fold * self.executions_per_trial + execution
+                history, reporter = self._run_execution(trial, run, args, kwargs)
+                record = cross_validation.fold_record(
+                    self._execution_record(history), objective, fold, execution
+                )
+                score = record["score"]
+                improves = is_finite_number(score) and (
+                    best_score is None or objective.better_than(score, best_score)
+                )
+                if improves or not has_checkpoint:
+                    weights, _ = self._best_weights_of(reporter)
+                    self._save_weights(trial.trial_id, weights, self._current_model)
+                    has_checkpoint = True
+                    if improves:
+                        best_score = score
+                self.oracle.record_execution(trial.trial_id, record)
+                records.append(record)
+                if reporter.stopped:  # the oracle ended the trial early: no more folds
+                    self._current_model = None
+                    return cross_validation.CrossValidationResults(records)
+        self._current_model = None
+        return cross_validation.CrossValidationResults(records)
+
+    def _record_results(self, trial: Trial, results: Any) -> None:
+        if isinstance(results, cross_validation.CrossValidationResults):
+            cross_validation.record_cross_validation_results(self.oracle, trial, results)
+        else:
+            super()._record_results(trial, results)
 
     def _build_and_fit_model(self, trial: Trial, *fit_args: Any, **fit_kwargs: Any) -> Any:
         """Builds the trial's model and fits it; returns what ``HyperModel.fit`` returned."""
@@ -244,13 +349,23 @@ class Tuner(BaseTuner):
     def _checkpoint_path(self, trial_id: str) -> Path:
         return Path(self.project_dir) / CHECKPOINTS_DIR / str(trial_id) / WEIGHTS_FILE
 
-    def _save_weights(self, trial_id: str, weights: list[np.ndarray]) -> None:
+    def _save_weights(self, trial_id: str, weights: list[np.ndarray], model: Any = None) -> None:
+        """Writes the weights (and the model's input shape) atomically, as a pickle-free npz.
+
+        The input shape lets :meth:`load_model` build a ``Sequential`` defined without an
+        ``Input`` before loading its weights.
+        """
+        arrays = {f"arr_{i}": weight for i, weight in enumerate(weights)}
+        try:
+            arrays["input_shape"] = np.array(json.dumps(model.input_shape))
+        except (AttributeError, ValueError, TypeError):
+            pass  # a subclassed or multi-input model: it builds itself
         path = self._checkpoint_path(trial_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".weights.", suffix=".npz")
         try:
             with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, *weights)
+                np.savez(handle, **arrays)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temporary, path)
@@ -260,7 +375,7 @@ class Tuner(BaseTuner):
 
     def save_model(self, trial_id: str, model: Any, step: int = 0) -> None:
         """Saves ``model``'s weights as the checkpoint of ``trial_id`` (keras-tuner's hook)."""
-        self._save_weights(trial_id, model.get_weights())
+        self._save_weights(trial_id, model.get_weights(), model)
 
     def load_model(self, trial: Trial) -> Any:
         """Rebuilds the trial's model and loads its best weights."""
@@ -274,6 +389,9 @@ class Tuner(BaseTuner):
         hp = trial.hyperparameters.copy()
         model = self._build_model(hp)
         with np.load(path, allow_pickle=False) as archive:
-            weights = [archive[f"arr_{i}"] for i in range(len(archive.files))]
+            count = sum(name.startswith("arr_") for name in archive.files)
+            weights = [archive[f"arr_{i}"] for i in range(count)]
+            if not model.built and "input_shape" in archive.files:
+                model.build(tuple(json.loads(str(archive["input_shape"]))))
         model.set_weights(weights)
         return model

@@ -114,6 +114,8 @@ class OracleLike(Protocol):
 
     def get_best_trials(self, num_trials: int = 1) -> list[Trial]: ...
 
+    def record_execution(self, trial_id: str, record: Mapping[str, Any]) -> None: ...
+
 
 def values_key(values: Mapping[str, Any]) -> str:
     """A canonical string for a set of values, ignoring budget bookkeeping entries."""
@@ -191,6 +193,7 @@ class Oracle:
         self.objective: AnyObjective = create_objective(objective)
         self.max_trials = max_trials
         self.hyperparameters = hyperparameters.copy() if hyperparameters else HyperParameters()
+        self.hyperparameters.overrides |= {hp.name for hp in self.hyperparameters.space}
         self.allow_new_entries = allow_new_entries
         self.tune_new_entries = tune_new_entries
         #: The seed the user gave (None: none given).
@@ -432,6 +435,22 @@ class Oracle:
             self.save()
             return trial
 
+    def record_execution(self, trial_id: str, record: Mapping[str, Any]) -> None:
+        """Appends one finished execution (or cross-validation fold) to a running trial.
+
+        The trial's file is rewritten at once (atomically), so a search killed later in the
+        trial keeps this execution: on resume, the tuner runs only the ones not yet recorded.
+
+        Args:
+            trial_id: A RUNNING trial.
+            record: JSON-compatible, with the keys of ``trial.executions`` entries
+                (``"metrics"``, ``"best_step"``, ``"score"``, and ``"fold"`` for a fold).
+        """
+        with self._lock:
+            trial = self.trials[trial_id]
+            trial.executions.append(dict(record))
+            self._storage.save_trial(trial)
+
     def _unrecorded_trial(self, status: TrialStatus) -> Trial:
         return Trial("", HyperParameters(), status)
 
@@ -507,6 +526,7 @@ class Oracle:
                 stored.retries += 1
                 stored.status = TrialStatus.RUNNING
                 stored.metrics = type(stored.metrics)()
+                stored.executions = []  # a retry starts afresh, folds included
                 stored.score = stored.best_step = None
                 self._retry_queue.append(stored.trial_id)
                 self._storage.save_trial(stored)
