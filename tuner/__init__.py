@@ -27,6 +27,7 @@ _LAZY = {
     "Tuner": "tuner.integrations.keras",
     "RandomSearch": "tuner.tuners",
     "GridSearch": "tuner.tuners",
+    "SklearnTuner": "tuner.integrations.sklearn",
 }
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "Oracle",
     "RandomSearch",
     "SearchCallback",
+    "SklearnTuner",
     "Trial",
     "TrialStatus",
     "Tuner",

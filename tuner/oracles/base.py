@@ -548,6 +548,26 @@ class Oracle:
                     f"{stored.message}"
                 )
 
+    def requeue_trial(self, trial_id: str) -> None:
+        """Puts back a RUNNING trial whose runner was lost (a Ray worker that died).
+
+        The next ``create_trial`` hands it out again, same id and values, before any new
+        trial; its metrics are cleared and ``retries`` counts the extra run. Deciding whether a
+        lost trial deserves another run is the caller's business.
+        """
+        with self._lock:
+            trial = self.trials[trial_id]
+            for tuner_id, ongoing in list(self.ongoing_trials.items()):
+                if ongoing.trial_id == trial_id:
+                    del self.ongoing_trials[tuner_id]
+            trial.retries += 1
+            trial.status = TrialStatus.RUNNING
+            trial.metrics = type(trial.metrics)()
+            trial.score = trial.best_step = None
+            if trial_id not in self._retry_queue:
+                self._retry_queue.insert(0, trial_id)
+            self._storage.save_trial(trial)
+
     @staticmethod
     def _absorb(stored: Trial, incoming: Trial) -> None:
         stored.status = incoming.status

@@ -1,0 +1,321 @@
+"""SklearnTuner: cross-validated search over scikit-learn estimators (keras-tuner's API).
+
+Fitted estimators are stored without pickle when possible: with skops (``model_format="skops"``,
+the default when skops is installed), whose loader refuses types nobody declared trusted.
+``model_format="joblib"`` stores pickles, and reading one back needs ``trust_pickle=True``:
+unpickling a file can run arbitrary code, so it never happens implicitly.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tuner import errors
+from tuner.hypermodel import HyperModel
+from tuner.integrations import cross_validation
+from tuner.oracles.base import Oracle
+from tuner.search import BaseTuner
+from tuner.trial import Trial
+
+CHECKPOINTS_DIR = "checkpoints"
+#: File name of a trial's stored estimator, by ``model_format``.
+MODEL_FILES = {"skops": "model.skops", "joblib": "model.joblib"}
+MODEL_FORMATS = ("auto", "skops", "joblib", None)
+#: Folds when ``cv`` is not given, as in keras-tuner.
+DEFAULT_FOLDS = 5
+
+
+def _skops_io() -> Any:
+    try:
+        return importlib.import_module("skops.io")
+    except ImportError as error:
+        raise errors.missing_dependency(
+            "skops", 'SklearnTuner(model_format="skops")', "sklearn"
+        ) from error
+
+
+def _metric_name(metric: Callable[..., Any]) -> str:
+    name = getattr(metric, "__name__", None)
+    if not callable(metric) or not name or name == "<lambda>":
+        raise ValueError(
+            f"Every entry of metrics must be a named function metric(y_true, y_pred), such as "
+            f"sklearn.metrics.mean_absolute_error; got {metric!r}. Wrap a lambda or partial in "
+            "a def to give it a name."
+        )
+    return name
+
+
+class SklearnTuner(BaseTuner):
+    """Tunes scikit-learn estimators by cross-validation.
+
+    Each trial builds a fresh estimator per fold with ``hypermodel.build(hp)``, fits it on the
+    fold's training part and scores it on the held-out part. The trial's metrics are the means
+    over folds: ``"score"`` (from ``scoring``) and one per function in ``metrics``; the per-fold
+    values are in ``trial.executions`` and ``trial.fold_statistics()``, and a search stopped in
+    the middle of a trial's folds runs only the missing folds when it resumes.
+
+    Args:
+        oracle: The search algorithm; its objective is usually ``Objective("score", "max")``.
+            Oracles that grant training budgets (Hyperband) do not apply to estimators.
+        hypermodel: A ``build_model(hp)`` function or :class:`~tuner.HyperModel` returning an
+            unfitted estimator.
+        scoring: None (the estimator's own ``score``), the name of a scikit-learn scorer
+            (``"neg_mean_absolute_error"``), or a scorer ``scoring(estimator, X, y)``.
+        metrics: Functions ``metric(y_true, y_pred)`` also computed on each held-out part,
+            reported under their ``__name__``; they do not steer the search.
+        cv: An int k (stratified k-fold for classification targets, k-fold otherwise, shuffled
+            with the oracle's seed) or a scikit-learn splitter. Defaults to 5 folds.
+        model_format: How each trial's estimator (the last fold's, as keras-tuner does) is
+            stored: ``"skops"`` (no pickle), ``"joblib"`` (a pickle), None (not stored), or
+            ``"auto"`` (skops when installed, else not stored, with a warning).
+        trusted_types: Types beyond skops' defaults that loading a skops file may create, for
+            estimators skops does not trust by default (e.g. ``"sklearn.tree._tree.Tree"`` for
+            tree ensembles). Only list types whose files you trust.
+        trust_pickle: Allows :meth:`load_model` to unpickle ``"joblib"`` files. Leave it False
+            unless this process or someone you trust wrote the project directory.
+        **kwargs: ``directory``, ``project_name``, ``overwrite``, ... (see
+            :class:`~tuner.BaseTuner`).
+
+    Example:
+        >>> import tuner as kt
+        >>> from sklearn import datasets, linear_model
+        >>> def build_model(hp):
+        ...     return linear_model.Ridge(alpha=hp.Float("alpha", 1e-3, 10.0, sampling="log"))
+        >>> search = kt.SklearnTuner(
+        ...     kt.oracles.RandomSearchOracle(kt.Objective("score", "max"), max_trials=3, seed=1),
+        ...     build_model, cv=3, model_format=None, directory="/tmp/kt_doc_sklearn",
+        ...     overwrite=True)
+        >>> X, y = datasets.load_diabetes(return_X_y=True)
+        >>> search.search(X, y)  # doctest: +SKIP
+        >>> search.oracle.get_best_trials()[0].fold_statistics()["score"].folds  # doctest: +SKIP
+        3
+    """
+
+    def __init__(
+        self,
+        oracle: Oracle,
+        hypermodel: HyperModel | Callable[..., Any],
+        scoring: str | Callable[..., float] | None = None,
+        metrics: Sequence[Callable[..., float]] | None = None,
+        cv: Any = None,
+        model_format: str | None = "auto",
+        trusted_types: Sequence[str] | None = None,
+        trust_pickle: bool = False,
+        **kwargs: Any,
+    ):
+        cv = DEFAULT_FOLDS if cv is None else cv
+        cross_validation.check_cv(cv)
+        cross_validation.import_sklearn_module("sklearn.base", "SklearnTuner")
+        if model_format not in MODEL_FORMATS:
+            raise ValueError(
+                f"model_format must be one of {MODEL_FORMATS}, got {model_format!r}: 'skops' "
+                "stores estimators without pickle, 'joblib' stores pickles, None stores nothing."
+            )
+        if model_format == "auto":
+            try:
+                importlib.import_module("skops.io")
+                model_format = "skops"
+            except ImportError:
+                model_format = None
+                warnings.warn(
+                    "SklearnTuner does not store the fitted estimators because skops is not "
+                    "installed, so get_best_models() cannot return them. Install skops "
+                    "(`pip install skops`), or pass model_format='joblib' (a pickle) or "
+                    "model_format=None to silence this warning.",
+                    stacklevel=2,
+                )
+        elif model_format == "skops":
+            _skops_io()
+        metrics = list(metrics or [])
+        names = [_metric_name(metric) for metric in metrics]
+        duplicates = sorted({n for n in names if names.count(n) > 1 or n == "score"})
+        if duplicates:
+            raise ValueError(
+                f"metrics must have distinct names other than 'score'; got {duplicates} twice "
+                "(or as 'score', which is the scoring's name)."
+            )
+        self.scoring = scoring
+        self.metrics = metrics
+        self.cv = cv
+        self.model_format = model_format
+        self.trusted_types = list(trusted_types or [])
+        self.trust_pickle = trust_pickle
+        self._scorer = self._resolve_scoring(scoring)
+        super().__init__(oracle, hypermodel, **kwargs)
+
+    @staticmethod
+    def _resolve_scoring(scoring: Any) -> Callable[[Any, Any, Any], float] | None:
+        if scoring is None:
+            return None
+        if isinstance(scoring, str):
+            metrics_module = cross_validation.import_sklearn_module("sklearn.metrics")
+            try:
+                return metrics_module.get_scorer(scoring)
+            except ValueError as error:
+                raise ValueError(
+                    f"scoring={scoring!r} is not a scikit-learn scorer name ({error}). See "
+                    "sklearn.metrics.get_scorer_names()."
+                ) from None
+        if callable(scoring):
+            return scoring
+        raise ValueError(
+            f"scoring must be None, a scorer name or a function scoring(estimator, X, y); got "
+            f"{scoring!r}."
+        )
+
+    # --- the search ------------------------------------------------------------------------------
+    def search(self, X: Any, y: Any = None, sample_weight: Any = None, groups: Any = None) -> None:
+        """Runs the search: every trial is cross-validated on ``X``, ``y``.
+
+        Args:
+            X: The features (an array, a pandas object or a sparse matrix).
+            y: The targets (None for estimators that take none).
+            sample_weight: Passed to each fold's ``fit`` (rows of the fold's training part).
+            groups: Group labels for group splitters such as ``GroupKFold``.
+        """
+        super().search(X, y, sample_weight=sample_weight, groups=groups)
+
+    def run_trial(
+        self, trial: Trial, X: Any, y: Any = None, sample_weight: Any = None, groups: Any = None
+    ) -> cross_validation.CrossValidationResults:
+        """Fits and scores one estimator per fold not yet finished; returns the fold records."""
+        n_samples = cross_validation.num_samples(X, "X")
+        # The oracle's effective seed (persisted): the same folds in every trial and on resume.
+        folds = cross_validation.split_indices(
+            self.cv, n_samples, y, groups, seed=self.oracle._seed
+        )
+        finished = cross_validation.finished_runs(trial)
+        records = [record for (fold, _), record in finished.items() if fold < len(folds)]
+        last_fold = len(folds) - 1
+        for fold, (train, held_out) in enumerate(folds):
+            if (fold, 0) in finished:
+                continue
+            estimator = self._build_estimator(trial)
+            fit_kwargs = {}
+            if sample_weight is not None:
+                fit_kwargs["sample_weight"] = cross_validation.take_rows(sample_weight, train)
+            x_train = cross_validation.take_rows(X, train)
+            y_train = cross_validation.take_rows(y, train)
+            if y is None:
+                estimator.fit(x_train, **fit_kwargs)
+            else:
+                estimator.fit(x_train, y_train, **fit_kwargs)
+            metrics = self._score_fold(
+                estimator,
+                cross_validation.take_rows(X, held_out),
+                cross_validation.take_rows(y, held_out),
+            )
+            record = cross_validation.fold_record(
+                {"metrics": metrics, "best_step": None}, self.oracle.objective, fold, 0
+            )
+            if fold == last_fold:  # stored before it is recorded, so a record implies the file
+                self.save_model(trial.trial_id, estimator)
+            self.oracle.record_execution(trial.trial_id, record)
+            records.append(record)
+        return cross_validation.CrossValidationResults(records)
+
+    def _build_estimator(self, trial: Trial) -> Any:
+        estimator = self.hypermodel.build(trial.hyperparameters)  # type: ignore[union-attr]
+        if not callable(getattr(estimator, "fit", None)):
+            raise errors.FatalTypeError(
+                f"The hypermodel's build(hp) must return a scikit-learn estimator (with fit), "
+                f"got {estimator!r}."
+            )
+        return estimator
+
+    def _score_fold(self, estimator: Any, x_held_out: Any, y_held_out: Any) -> dict[str, float]:
+        if self._scorer is None:
+            score = estimator.score(x_held_out, y_held_out)
+        else:
+            score = self._scorer(estimator, x_held_out, y_held_out)
+        metrics = {"score": float(score)}
+        if self.metrics:
+            predictions = estimator.predict(x_held_out)
+            for metric in self.metrics:
+                metrics[_metric_name(metric)] = float(metric(y_held_out, predictions))
+        return metrics
+
+    def _record_results(self, trial: Trial, results: Any) -> None:
+        if isinstance(results, cross_validation.CrossValidationResults):
+            cross_validation.record_cross_validation_results(self.oracle, trial, results)
+        else:
+            super()._record_results(trial, results)
+
+    # --- stored estimators -----------------------------------------------------------------------
+    def _model_path(self, trial_id: str, model_format: str) -> Path:
+        return Path(self.project_dir) / CHECKPOINTS_DIR / str(trial_id) / MODEL_FILES[model_format]
+
+    def save_model(self, trial_id: str, model: Any, step: int = 0) -> None:
+        """Stores a fitted estimator as the trial's model, atomically, in ``model_format``."""
+        if self.model_format is None:
+            return
+        path = self._model_path(trial_id, self.model_format)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            if self.model_format == "skops":
+                _skops_io().dump(model, temporary)
+            else:
+                import joblib  # installed with scikit-learn
+
+                joblib.dump(model, temporary)
+            with open(temporary, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def load_model(self, trial: Trial) -> Any:
+        """The fitted estimator stored for a trial (its last fold's).
+
+        Raises:
+            StorageError: Nothing was stored, a pickle would need ``trust_pickle=True``, or a
+                skops file holds types nobody declared trusted.
+        """
+        stored = {
+            fmt: self._model_path(trial.trial_id, fmt)
+            for fmt in MODEL_FILES
+            if self._model_path(trial.trial_id, fmt).exists()
+        }
+        if "skops" in stored and self.model_format != "joblib":
+            return self._load_skops(stored["skops"])
+        if "joblib" in stored:
+            if not self.trust_pickle:
+                raise errors.StorageError(
+                    f"The estimator of trial {trial.trial_id} is a pickle ({stored['joblib']}); "
+                    "unpickling a file can run arbitrary code, so it is never done implicitly. If "
+                    "you trust this project directory, pass trust_pickle=True to SklearnTuner."
+                )
+            import joblib
+
+            return joblib.load(stored["joblib"])
+        if "skops" in stored:
+            return self._load_skops(stored["skops"])
+        raise errors.StorageError(
+            f"Trial {trial.trial_id} has no stored estimator (model_format={self.model_format!r}"
+            " when it ran, or it did not complete). Store them with model_format='skops' "
+            "(`pip install skops`), or rebuild one: "
+            "tuner.hypermodel.build(trial.hyperparameters).fit(X, y)."
+        )
+
+    def _load_skops(self, path: Path) -> Any:
+        skops_io = _skops_io()
+        untrusted = [
+            name
+            for name in skops_io.get_untrusted_types(file=path)
+            if name not in self.trusted_types
+        ]
+        if untrusted:
+            raise errors.StorageError(
+                f"{path} holds types that skops does not trust by default: {untrusted}. If you "
+                "trust this project directory, pass them as SklearnTuner(trusted_types=[...])."
+            )
+        return skops_io.load(path, trusted=self.trusted_types or None)
