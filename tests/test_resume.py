@@ -83,7 +83,8 @@ from sklearn.datasets import load_breast_cancer
 x, y = load_breast_cancer(return_X_y=True)
 x = ((x - x.mean(0)) / x.std(0)).astype("float32")[:200]; y = y.astype("float32")[:200]
 def build(hp):
-    m = keras.Sequential([keras.Input((30,)), keras.layers.Dense(hp.Int("u", 4, 32), activation="relu"),
+    m = keras.Sequential([keras.Input((30,)),
+                          keras.layers.Dense(hp.Int("u", 4, 32), activation="relu"),
                           keras.layers.Dense(1, activation="sigmoid")])
     m.compile("adam", "binary_crossentropy", metrics=["accuracy"])
     return m
