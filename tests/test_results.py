@@ -219,7 +219,7 @@ def test_a_folder_that_is_not_a_project_gets_a_clear_error(tmp_path, toy):
         read_project(tmp_path / "missing")
     with pytest.raises(StorageError, match=r"no project\.json"):
         read_project(tmp_path)
-    with pytest.raises(StorageError, match="holds projects: .*toy"):
+    with pytest.raises(StorageError, match=r"holds projects: .*toy"):
         read_project(toy.directory)
     keras_tuner_like = tmp_path / "kt"
     (keras_tuner_like / "trial_00").mkdir(parents=True)
@@ -232,7 +232,7 @@ def test_a_damaged_trial_file_is_named(tmp_path):
     search = run_toy_search(tmp_path, max_trials=2)
     damaged = Path(search.project_dir) / "trials" / "01.json"
     damaged.write_text('{"format_version": 1, "trial_id": "01"')
-    with pytest.raises(CorruptProjectFileError, match="01.json"):
+    with pytest.raises(CorruptProjectFileError, match=r"01\.json"):
         kt.load_results(search.directory, search.project_name)
 
 
