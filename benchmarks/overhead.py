@@ -1,0 +1,627 @@
+"""The search's own cost, without training: trials per second, per-trial growth, reload time.
+
+Every tool runs the same trivial objective (a few float operations on the proposed values), so
+what is measured is the tuner itself: proposing, book-keeping and crash-safe persistence.
+
+- tuner: a :class:`tuner.BaseTuner` subclass whose ``run_trial`` returns a float, with the real
+  project directory (``JsonDirStorage``: one JSON file per trial, fsync'ed atomic writes).
+- keras-tuner: its ``RandomSearchOracle`` / ``GridSearchOracle`` driven by a
+  ``keras_tuner.BaseTuner`` subclass with the same ``run_trial``.
+- Optuna: ``RandomSampler`` / ``GridSampler`` with a file storage
+  (``JournalStorage(JournalFileBackend(...))``).
+
+Sections (choose with ``--section``; default: all):
+
+- ``throughput``: random and grid search, 100 and 1,000 trials: trials/s, and the per-trial
+  time of the last 10 % of trials over that of the first 10 % (growth).
+- ``reload``: the time to reopen a project of 1,000 finished trials.
+
+Adding a section (for example proposal latency of Bayesian or TPE oracles): write a function
+``section_<name>(settings: Settings) -> SectionResult`` that runs its measurements, returns its
+rows, a Markdown table and its floor lines, and register it in :data:`SECTIONS`; the command line,
+the printed report and the JSON file (one key per section) pick it up.
+
+Usage::
+
+    python benchmarks/overhead.py            # everything, 3 repeats
+    python benchmarks/overhead.py --quick    # 100 and 300 trials, 1 repeat
+    python benchmarks/overhead.py --section reload
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import itertools
+import logging
+import math
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from _report import floor_line, markdown_table, median, ratio, write_results
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import tuner
+from tuner.oracles import GridSearchOracle, RandomSearchOracle
+
+#: A reference run of tuner with fsync disabled, to separate its own cost from the disk's.
+NO_FSYNC = "tuner (no fsync, reference)"
+TOOLS = ("tuner", "keras-tuner", "optuna", NO_FSYNC)
+ALGORITHMS = ("random", "grid")
+#: The floors of issue 2, checked at the largest trial count.
+FLOOR_SPEEDUP_OVER_KERAS_TUNER = 5.0
+FLOOR_GROWTH = 1.5
+FLOOR_RELOAD_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What to run: trial counts, repeats, and where the project directories go."""
+
+    trial_counts: tuple[int, ...]
+    repeats: int
+    reload_trials: int
+    workdir: Path
+    tools: tuple[str, ...] = TOOLS
+
+
+@dataclass
+class SectionResult:
+    """What a section hands back: rows for JSON, a Markdown table, floor lines."""
+
+    title: str
+    rows: list[dict[str, Any]]
+    table: str
+    floors: list[str] = field(default_factory=list)
+    passed: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --- the trivial objective and its search spaces ---------------------------------------------
+def objective(
+    x: float, learning_rate: float, units: int, activation: str, batch_norm: bool
+) -> float:
+    """A few float operations: the "training" of every trial."""
+    return (
+        (x - 0.5) ** 2
+        + abs(math.log10(learning_rate) + 3)
+        + units / 512
+        + len(activation) / 10
+        + batch_norm
+    )
+
+
+def grid_objective(a: int, b: int, c: int) -> float:
+    return (a - 3) ** 2 + (b - 6) ** 2 + (c - 1) ** 2
+
+
+GRID_SIDE = 10  # 10 x 10 x 10 = 1,000 grid points
+
+
+def define_random_space(hp: Any) -> None:
+    """The random-search space, on any keras-tuner compatible ``HyperParameters``."""
+    hp.Float("x", -5.0, 5.0)
+    hp.Float("learning_rate", 1e-5, 1e-1, sampling="log")
+    hp.Int("units", 8, 512, step=8)
+    hp.Choice("activation", ["relu", "tanh", "gelu"])
+    hp.Boolean("batch_norm")
+
+
+def define_grid_space(hp: Any) -> None:
+    for name in ("a", "b", "c"):
+        hp.Int(name, 0, GRID_SIDE - 1)
+
+
+def evaluate(values: Any, algorithm: str) -> float:
+    """The objective of a trial, from anything with ``[name]`` access to its values."""
+    if algorithm == "grid":
+        return grid_objective(values["a"], values["b"], values["c"])
+    return objective(
+        values["x"],
+        values["learning_rate"],
+        values["units"],
+        values["activation"],
+        values["batch_norm"],
+    )
+
+
+# --- one timed search per tool ---------------------------------------------------------------
+@dataclass
+class SearchTiming:
+    """A search's wall and CPU time, and the start time of each trial."""
+
+    seconds: float
+    cpu_seconds: float
+    trial_starts: list[float]
+    end: float
+
+    @property
+    def trials(self) -> int:
+        return len(self.trial_starts)
+
+    def per_trial(self) -> list[float]:
+        """Each trial's time: from its start to the next trial's start (or the search's end)."""
+        boundaries = [*self.trial_starts, self.end]
+        return [later - earlier for earlier, later in itertools.pairwise(boundaries)]
+
+    def growth(self) -> float:
+        """Median per-trial time of the last 10 % of trials over that of the first 10 %.
+
+        Medians, not means: a single slow fsync (the disk is shared) would otherwise swing the
+        ratio, while work that grows with the number of trials moves the median as much.
+        """
+        times = self.per_trial()
+        window = max(1, len(times) // 10)
+        return ratio(median(times[-window:]), median(times[:window]))
+
+
+def timed_search(
+    start_search: Callable[[], None], starts: list[float], expected: int, tool: str
+) -> SearchTiming:
+    """Times ``start_search()`` (construction and search); ``starts`` fills as trials begin."""
+    begin, cpu_begin = time.perf_counter(), time.process_time()
+    start_search()
+    end, cpu_end = time.perf_counter(), time.process_time()
+    if len(starts) != expected:
+        raise RuntimeError(f"{tool} ran {len(starts)} trials instead of {expected}")
+    return SearchTiming(end - begin, cpu_end - cpu_begin, list(starts), end)
+
+
+def run_tuner(algorithm: str, trials: int, seed: int, project_dir: Path) -> SearchTiming:
+    """tuner: a BaseTuner whose run_trial returns a float, on the real project directory."""
+    starts: list[float] = []
+
+    class TrivialTuner(tuner.BaseTuner):
+        def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> float:
+            starts.append(time.perf_counter())
+            return evaluate(trial.hyperparameters, algorithm)
+
+    space = tuner.HyperParameters()
+    if algorithm == "grid":
+        define_grid_space(space)
+        oracle: tuner.Oracle = GridSearchOracle(
+            objective="loss", max_trials=trials, seed=seed, hyperparameters=space
+        )
+    else:
+        define_random_space(space)
+        oracle = RandomSearchOracle(
+            objective="loss", max_trials=trials, seed=seed, hyperparameters=space
+        )
+
+    def start_search() -> None:
+        search = TrivialTuner(
+            oracle, directory=str(project_dir.parent), project_name=project_dir.name
+        )
+        search.search(verbose=0)
+
+    return timed_search(start_search, starts, trials, "tuner")
+
+
+def run_keras_tuner(algorithm: str, trials: int, seed: int, project_dir: Path) -> SearchTiming:
+    """keras-tuner: its oracle through a keras_tuner.BaseTuner subclass, same run_trial."""
+    import keras_tuner
+    from keras_tuner.engine.base_tuner import BaseTuner as KerasTunerBaseTuner
+
+    starts: list[float] = []
+
+    class TrivialTuner(KerasTunerBaseTuner):
+        def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> float:
+            starts.append(time.perf_counter())
+            return evaluate(trial.hyperparameters, algorithm)
+
+    space = keras_tuner.HyperParameters()
+    objective_spec = keras_tuner.Objective("loss", "min")
+    if algorithm == "grid":
+        define_grid_space(space)
+        oracle = keras_tuner.oracles.GridSearchOracle(
+            objective=objective_spec, max_trials=trials, seed=seed, hyperparameters=space
+        )
+    else:
+        define_random_space(space)
+        oracle = keras_tuner.oracles.RandomSearchOracle(
+            objective=objective_spec, max_trials=trials, seed=seed, hyperparameters=space
+        )
+
+    def start_search() -> None:
+        search = TrivialTuner(
+            oracle, directory=str(project_dir.parent), project_name=project_dir.name
+        )
+        with contextlib.redirect_stdout(io.StringIO()):  # its display ignores verbose=0 in places
+            search.search(verbose=0)
+
+    return timed_search(start_search, starts, trials, "keras-tuner")
+
+
+def _optuna_storage(project_dir: Path) -> Any:
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    project_dir.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(JournalFileBackend(str(project_dir / "journal.log")))
+
+
+def run_optuna(algorithm: str, trials: int, seed: int, project_dir: Path) -> SearchTiming:
+    """Optuna with a file storage (JournalStorage + JournalFileBackend)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    starts: list[float] = []
+
+    def run(trial: Any) -> float:
+        starts.append(time.perf_counter())
+        if algorithm == "grid":
+            values = {n: trial.suggest_int(n, 0, GRID_SIDE - 1) for n in ("a", "b", "c")}
+        else:
+            values = {
+                "x": trial.suggest_float("x", -5.0, 5.0),
+                "learning_rate": trial.suggest_float("learning_rate", 1e-5, 1e-1, log=True),
+                "units": trial.suggest_int("units", 8, 512, step=8),
+                "activation": trial.suggest_categorical("activation", ["relu", "tanh", "gelu"]),
+                "batch_norm": trial.suggest_categorical("batch_norm", [False, True]),
+            }
+        return evaluate(values, algorithm)
+
+    if algorithm == "grid":
+        grid = {name: list(range(GRID_SIDE)) for name in ("a", "b", "c")}
+        sampler: Any = optuna.samplers.GridSampler(grid, seed=seed)
+    else:
+        sampler = optuna.samplers.RandomSampler(seed=seed)
+
+    def start_search() -> None:
+        study = optuna.create_study(
+            storage=_optuna_storage(project_dir), sampler=sampler, study_name="overhead"
+        )
+        study.optimize(run, n_trials=trials)
+
+    return timed_search(start_search, starts, trials, "optuna")
+
+
+def run_tuner_without_fsync(
+    algorithm: str, trials: int, seed: int, project_dir: Path
+) -> SearchTiming:
+    """Runs tuner with ``os.fsync`` disabled: its own cost without the disk's (a reference only).
+
+    Still atomic (temporary file + rename), hence SIGKILL-safe; not what tuner ships.
+    """
+    real_fsync = os.fsync
+    os.fsync = lambda descriptor: None
+    try:
+        return run_tuner(algorithm, trials, seed, project_dir)
+    finally:
+        os.fsync = real_fsync
+
+
+RUNNERS: dict[str, Callable[[str, int, int, Path], SearchTiming]] = {
+    "tuner": run_tuner,
+    "keras-tuner": run_keras_tuner,
+    "optuna": run_optuna,
+    NO_FSYNC: run_tuner_without_fsync,
+}
+
+
+def fsync_latency(directory: Path, writes: int = 50) -> float:
+    """Median seconds of one small fsync'ed atomic write in ``directory`` (the disk's cost)."""
+    probe = Path(tempfile.mkdtemp(prefix="fsync-probe-", dir=directory))
+    seconds = []
+    try:
+        for index in range(writes):
+            start = time.perf_counter()
+            descriptor, temporary = tempfile.mkstemp(dir=probe)
+            os.write(descriptor, b'{"trial_id": "0000", "status": "COMPLETED"}' * 10)
+            os.fsync(descriptor)
+            os.close(descriptor)
+            os.replace(temporary, probe / f"{index % 5}.json")
+            seconds.append(time.perf_counter() - start)
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
+    return median(seconds)
+
+
+def fresh_project(settings: Settings, label: str) -> Path:
+    """An empty project path under the work directory (its parent exists, it does not)."""
+    parent = Path(tempfile.mkdtemp(prefix=f"{label}-", dir=settings.workdir))
+    return parent / "project"
+
+
+# --- sections --------------------------------------------------------------------------------
+def warm_up(settings: Settings) -> None:
+    """Runs a short search with every tool, untimed: lazy imports and first-use costs."""
+    for tool in settings.tools:
+        for algorithm in ALGORITHMS:
+            project = fresh_project(settings, f"warm-{tool}-{algorithm}")
+            RUNNERS[tool](algorithm, 20, 0, project)
+            shutil.rmtree(project.parent, ignore_errors=True)
+
+
+def section_throughput(settings: Settings) -> SectionResult:
+    """Trials/s and per-trial growth of random and grid search, every tool, alternating."""
+    warm_up(settings)
+    samples: dict[tuple[str, int, str], list[SearchTiming]] = {}
+    fsync_seconds = []
+    for repeat in range(settings.repeats):
+        fsync_seconds.append(fsync_latency(settings.workdir))
+        for algorithm in ALGORITHMS:
+            for trials in settings.trial_counts:
+                # Rotate the order so that no tool always runs first (or after a cold cache).
+                order = list(settings.tools)
+                shift = repeat % len(order)
+                for tool in order[shift:] + order[:shift]:
+                    project = fresh_project(settings, f"{algorithm}-{trials}")
+                    timing = RUNNERS[tool](algorithm, trials, repeat, project)
+                    shutil.rmtree(project.parent, ignore_errors=True)
+                    samples.setdefault((algorithm, trials, tool), []).append(timing)
+                    print(
+                        f"  repeat {repeat + 1}/{settings.repeats} {algorithm:6} {trials:5} "
+                        f"{tool:28} {timing.trials / timing.seconds:8.1f} trials/s "
+                        f"cpu {1000 * timing.cpu_seconds / timing.trials:6.3f} ms/trial "
+                        f"growth {timing.growth():.2f}",
+                        flush=True,
+                    )
+    rows = []
+    for algorithm in ALGORITHMS:
+        for trials in settings.trial_counts:
+            rates = {
+                tool: median([t.trials / t.seconds for t in samples[(algorithm, trials, tool)]])
+                for tool in settings.tools
+            }
+            cpu = {
+                tool: median(
+                    [t.cpu_seconds / t.trials for t in samples[(algorithm, trials, tool)]]
+                )
+                for tool in settings.tools
+            }
+            for tool in settings.tools:
+                timings = samples[(algorithm, trials, tool)]
+                rows.append(
+                    {
+                        "algorithm": algorithm,
+                        "trials": trials,
+                        "tool": tool,
+                        "trials/s": rates[tool],
+                        "ms/trial": 1000 / rates[tool],
+                        "CPU ms/trial": 1000 * cpu[tool],
+                        "growth last/first 10%": median([t.growth() for t in timings]),
+                        "tuner speed-up": ratio(rates.get("tuner", math.nan), rates[tool]),
+                        "tuner CPU speed-up": ratio(cpu[tool], cpu.get("tuner", math.nan)),
+                        "repeats": len(timings),
+                    }
+                )
+    largest = max(settings.trial_counts)
+    floors = []
+    passed = True
+    for algorithm in ALGORITHMS:
+        at_largest = {
+            r["tool"]: r for r in rows if r["algorithm"] == algorithm and r["trials"] == largest
+        }
+        if "tuner" not in at_largest:
+            continue
+        if "keras-tuner" in at_largest:
+            speedup = at_largest["keras-tuner"]["tuner speed-up"]
+            ok = speedup >= FLOOR_SPEEDUP_OVER_KERAS_TUNER
+            passed &= ok
+            floors.append(
+                floor_line(
+                    f"{algorithm}, {largest} trials: tuner >= "
+                    f"{FLOOR_SPEEDUP_OVER_KERAS_TUNER:g}x keras-tuner's trials/s",
+                    ok,
+                    f"{speedup:.1f}x; CPU time "
+                    f"{at_largest['keras-tuner']['tuner CPU speed-up']:.1f}x",
+                )
+            )
+        growth = at_largest["tuner"]["growth last/first 10%"]
+        ok = growth <= FLOOR_GROWTH
+        passed &= ok
+        floors.append(
+            floor_line(
+                f"{algorithm}, {largest} trials: tuner's last/first 10 % per-trial time "
+                f"<= {FLOOR_GROWTH:g}",
+                ok,
+                f"{growth:.2f}",
+            )
+        )
+    disk = median(fsync_seconds)
+    floors.append(
+        f"- Disk: one fsync'ed atomic write of a small file takes {1000 * disk:.2f} ms (median "
+        "in this run); tuner does two per trial (the trial file when created and when finished), "
+        "keras-tuner none, Optuna's journal one per trial state change."
+    )
+    columns = [
+        "algorithm",
+        "trials",
+        "tool",
+        "trials/s",
+        "ms/trial",
+        "CPU ms/trial",
+        "growth last/first 10%",
+        "tuner speed-up",
+        "tuner CPU speed-up",
+    ]
+    result = SectionResult(
+        "Throughput with a trivial objective (medians over repeats)",
+        rows,
+        markdown_table(rows, columns),
+        floors,
+        passed,
+    )
+    result.extra["fsync_seconds"] = fsync_seconds
+    return result
+
+
+def _reload_seconds(tool: str, project: Path, trials: int) -> float:
+    """Seconds to reopen a finished project and see all its trials."""
+    if tool == "tuner":
+
+        class Reopened(tuner.BaseTuner):
+            def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> float:
+                raise AssertionError("a reload runs no trial")
+
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            search = Reopened(
+                RandomSearchOracle(objective="loss", max_trials=trials),
+                directory=str(project.parent),
+                project_name=project.name,
+            )
+        seconds = time.perf_counter() - start
+        seen = len(search.oracle.trials)
+    elif tool == "keras-tuner":
+        import keras_tuner
+        from keras_tuner.engine.base_tuner import BaseTuner as KerasTunerBaseTuner
+
+        class ReopenedKt(KerasTunerBaseTuner):
+            def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> float:
+                raise AssertionError("a reload runs no trial")
+
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            search = ReopenedKt(
+                keras_tuner.oracles.RandomSearchOracle(
+                    objective=keras_tuner.Objective("loss", "min"), max_trials=trials
+                ),
+                directory=str(project.parent),
+                project_name=project.name,
+            )
+        seconds = time.perf_counter() - start
+        seen = len(search.oracle.trials)
+    else:
+        import optuna
+
+        start = time.perf_counter()
+        study = optuna.load_study(study_name="overhead", storage=_optuna_storage(project))
+        seen = len(study.trials)
+        seconds = time.perf_counter() - start
+    if seen != trials:
+        raise RuntimeError(f"{tool} reloaded {seen} trials instead of {trials}")
+    return seconds
+
+
+def section_reload(settings: Settings) -> SectionResult:
+    """Time to reopen a project of ``reload_trials`` finished random-search trials."""
+    trials = settings.reload_trials
+    rows = []
+    seconds_by_tool: dict[str, float] = {}
+    tools = [tool for tool in settings.tools if tool != NO_FSYNC]  # same reader as "tuner"
+    for tool in tools:
+        project = fresh_project(settings, f"reload-{tool}")
+        RUNNERS[tool]("random", trials, 0, project)
+        measured = [
+            _reload_seconds(tool, project, trials) for _ in range(max(3, settings.repeats))
+        ]
+        shutil.rmtree(project.parent, ignore_errors=True)
+        seconds_by_tool[tool] = median(measured)
+        print(f"  reload {tool:12} {seconds_by_tool[tool]:.3f} s", flush=True)
+    for tool in tools:
+        rows.append(
+            {
+                "tool": tool,
+                "trials": trials,
+                "reload s": seconds_by_tool[tool],
+                "tuner speed-up": ratio(
+                    seconds_by_tool[tool], seconds_by_tool.get("tuner", math.nan)
+                ),
+            }
+        )
+    reload_time = seconds_by_tool.get("tuner", math.nan)
+    ok = reload_time <= FLOOR_RELOAD_SECONDS
+    return SectionResult(
+        f"Reload of a project of {trials} trials (median seconds)",
+        rows,
+        markdown_table(rows, ["tool", "trials", "reload s", "tuner speed-up"]),
+        [
+            floor_line(
+                f"tuner reloads {trials} trials in <= {FLOOR_RELOAD_SECONDS:g} s",
+                ok,
+                f"{reload_time:.3f} s",
+            )
+        ],
+        ok,
+    )
+
+
+#: Every section, in the order they run by default.
+SECTIONS: dict[str, Callable[[Settings], SectionResult]] = {
+    "throughput": section_throughput,
+    "reload": section_reload,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100 and 300 trials, 1 repeat")
+    parser.add_argument(
+        "--section",
+        choices=sorted(SECTIONS),
+        action="append",
+        help="run only this section (repeatable); default: all",
+    )
+    parser.add_argument("--trials", type=int, nargs="+", help="trial counts (default 100 1000)")
+    parser.add_argument("--repeats", type=int, help="repeats per measurement (default 3)")
+    parser.add_argument(
+        "--tools", nargs="+", choices=TOOLS, default=list(TOOLS), help="tools to compare"
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="where project directories are written (default: a temporary folder on the same "
+        "disk as this repository, so that fsync costs what it costs for users)",
+    )
+    args = parser.parse_args(argv)
+    trial_counts = tuple(args.trials or ((100, 300) if args.quick else (100, 1000)))
+    workdir = args.workdir or Path(__file__).resolve().parent / "results" / "overhead-projects"
+    workdir.mkdir(parents=True, exist_ok=True)
+    settings = Settings(
+        trial_counts=trial_counts,
+        repeats=args.repeats or (1 if args.quick else 3),
+        reload_trials=300 if args.quick else 1000,
+        workdir=Path(tempfile.mkdtemp(dir=workdir)),
+        tools=tuple(args.tools),
+    )
+    warnings.filterwarnings("ignore")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    results: dict[str, Any] = {}
+    passed = True
+    try:
+        for name in args.section or list(SECTIONS):
+            print(f"## {name}", flush=True)
+            result = SECTIONS[name](settings)
+            results[name] = {
+                "title": result.title,
+                "rows": result.rows,
+                "floors": result.floors,
+                **result.extra,
+            }
+            passed &= result.passed
+            print(f"\n### {result.title}\n\n{result.table}\n")
+            if result.floors:
+                print("\n".join(result.floors) + "\n")
+    finally:
+        shutil.rmtree(settings.workdir, ignore_errors=True)
+    path = write_results(
+        "overhead",
+        {
+            "settings": {
+                "trial_counts": settings.trial_counts,
+                "repeats": settings.repeats,
+                "reload_trials": settings.reload_trials,
+                "tools": settings.tools,
+                "quick": args.quick,
+            },
+            "sections": results,
+            "floors_passed": passed,
+        },
+    )
+    print(f"Results written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
