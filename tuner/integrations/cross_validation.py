@@ -71,7 +71,10 @@ def check_cv(cv: Any) -> None:
     if isinstance(cv, (int, np.integer)):
         import_sklearn_module("sklearn.model_selection")
         return
-    if not (callable(getattr(cv, "split", None)) and callable(getattr(cv, "get_n_splits", None))):
+    is_splitter = callable(getattr(cv, "split", None)) and callable(
+        getattr(cv, "get_n_splits", None)
+    )
+    if isinstance(cv, type) or not is_splitter:  # KFold, not KFold(5), is a common slip
         raise ValueError(
             f"cv must be an int >= 2 or a scikit-learn splitter (an object with split() and "
             f"get_n_splits(), such as KFold(5) or GroupKFold(3)); got {cv!r}."
