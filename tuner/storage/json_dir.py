@@ -18,8 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import filelock
-
 from tuner.errors import CorruptProjectFileError, FormatVersionError, ProjectLockedError
 from tuner.storage.base import FORMAT_VERSION, Storage
 from tuner.trial import Trial
@@ -106,6 +104,9 @@ class JsonDirStorage(Storage):
         self.location = str(self.project_dir)
         self._trials_dir = self.project_dir / TRIALS_DIR
         self._trials_dir.mkdir(parents=True, exist_ok=True)
+        # Imported here, not at module level: it would add about a fifth to `import tuner`.
+        import filelock
+
         self._lock = filelock.FileLock(str(self.project_dir / LOCK_FILE), timeout=0)
 
     def _strip(self, document: dict[str, Any]) -> dict[str, Any]:
@@ -177,6 +178,8 @@ class JsonDirStorage(Storage):
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Holds ``<project_dir>/.lock`` (an OS file lock, released even on SIGKILL)."""
+        import filelock
+
         try:
             self._lock.acquire()
         except filelock.Timeout:
