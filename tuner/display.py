@@ -181,7 +181,8 @@ class ConsoleDisplay(SearchCallback):
 
     def _print(self, text: str) -> None:
         if self._console is not None:
-            self._console.print(text, markup=False, highlight=False)
+            # Plain lines are never wrapped by rich: log readers and greps see whole lines.
+            self._console.print(text, markup=False, highlight=False, soft_wrap=self._live is None)
 
     def __rich__(self) -> RenderableType:
         """The live panel, rebuilt at each refresh so the clocks tick."""
