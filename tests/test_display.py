@@ -170,6 +170,20 @@ def test_a_second_concurrent_search_prints_plain_lines(tmp_path, capsys, monkeyp
     assert "Search: Running Trial #1 of 4" in out and "\x1b[2K" not in out
 
 
+def test_a_bar_redrawn_in_place_leaves_only_its_final_line():
+    buffer = io.StringIO()
+    capture = display._LineCapture(Console(file=buffer), original=sys.__stdout__)
+    capture.write("\r 1/3 ━━")
+    capture.flush()
+    capture.write("\b\b\b\r 2/3 ━━━━")
+    assert capture.partial == " 2/3 ━━━━" and buffer.getvalue() == ""  # shown in the panel
+    capture.write("\r 3/3 ━━━━━━ done\nEpoch 2/2\n")
+    assert buffer.getvalue() == " 3/3 ━━━━━━ done\nEpoch 2/2\n" and capture.partial == ""
+    capture.write("no newline yet")
+    capture.finish()
+    assert buffer.getvalue().endswith("no newline yet\n")
+
+
 @pytest.mark.keras
 def test_keras_epoch_progress_shows_above_the_live_panel(tmp_path, capsys, monkeypatch):
     import keras

@@ -2,21 +2,22 @@
 
 On a terminal (``verbose=1``) a compact live panel sits at the bottom of the screen: trial k of
 N (or of the grid size), a progress bar, the elapsed time and an ETA, the running trial's values
-and the best score so far with its trial. Everything else printed meanwhile, Keras' per-epoch
-progress lines included, scrolls above it, and one line per finished trial stays in the
-scroll-back.
+and the best score so far with its trial. Keras' per-step progress bar animates inside the
+panel; each finished line (Keras' line per epoch, the user's prints) scrolls above it, and one
+line per finished trial stays in the scroll-back.
 
 Elsewhere (CI logs, notebooks, files) or with ``verbose=2`` the same information comes as plain
 lines without cursor movement, using keras-tuner's phrases ("Running Trial #3", "Best val_loss
 So Far"), so existing log greps keep working. ``verbose=0`` prints nothing.
 
 The ``verbose`` value is also passed to Keras' ``fit``, whose own progress bar therefore shows
-with ``verbose=1`` (one line per epoch under the live panel) and ``verbose=2``.
+with ``verbose=1`` and ``verbose=2`` (one line per epoch).
 """
 
 from __future__ import annotations
 
 import collections
+import io
 import statistics
 import sys
 import threading
@@ -74,6 +75,53 @@ def _last_line(message: str | None) -> str:
     return lines[-1].strip() if lines else ""
 
 
+class _LineCapture(io.TextIOBase):
+    r"""``sys.stdout`` while the live panel is shown.
+
+    Whole lines are printed above the panel. The line being written, which progress bars such
+    as Keras' redraw in place with ``"\r"``, is kept in :attr:`partial` and shown inside the
+    panel, so it animates there instead of leaving one line per redraw in the scroll-back.
+    """
+
+    def __init__(self, console: Console, original: Any):
+        self._console = console
+        self.original = original
+        #: The text after the last newline, as a terminal would show it (after the last "\r").
+        self.partial = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        from rich.text import Text
+
+        with self._lock:
+            *lines, rest = (self.partial + text).split("\n")
+            self.partial = rest.rsplit("\r", 1)[-1]
+        for line in lines:
+            self._console.print(Text.from_ansi(line.rsplit("\r", 1)[-1]), soft_wrap=True)
+        return len(text)
+
+    def finish(self) -> None:
+        """Prints what is left of an unfinished line."""
+        if self.partial.strip():
+            from rich.text import Text
+
+            self._console.print(Text.from_ansi(self.partial), soft_wrap=True)
+        self.partial = ""
+
+    def flush(self) -> None:
+        """Nothing to do: lines are printed as they end."""
+
+    def isatty(self) -> bool:
+        return True  # progress bars keep redrawing in place, which the panel shows
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.original, "encoding", None) or "utf-8"
+
+    def fileno(self) -> int:
+        return self.original.fileno()
+
+
 class ConsoleDisplay(SearchCallback):
     """Shows a search's progress: live on a terminal, as plain lines elsewhere.
 
@@ -99,6 +147,7 @@ class ConsoleDisplay(SearchCallback):
         self._clock = clock
         self._console: Console | None = None
         self._live: Any = None
+        self._capture: _LineCapture | None = None
         self._holds_live_slot = False
         self._search_start: float | None = None
         self._trial_start: float | None = None
@@ -218,6 +267,11 @@ class ConsoleDisplay(SearchCallback):
             line.append(f"{self._objective_name()} {best[0]}", style="bold green")
             line.append(f"  trial {best[1]}", style="dim")
             lines.append(line)
+        capture = self._capture
+        if capture is not None and capture.partial.strip():
+            drawing = Text.from_ansi(capture.partial)
+            drawing.no_wrap, drawing.overflow = True, "ellipsis"
+            lines.append(drawing)
         grid = Table.grid()
         for line in lines:
             grid.add_row(line)
@@ -241,12 +295,16 @@ class ConsoleDisplay(SearchCallback):
         self._holds_live_slot = True
         from rich.live import Live
 
+        console = self._console
+        assert console is not None
+        # Pin the console to the real stream before sys.stdout is replaced below.
+        console.file = console.file
         self._live = Live(
             self,
-            console=self._console,
-            refresh_per_second=2,
+            console=console,
+            refresh_per_second=4,
             transient=True,
-            redirect_stdout=True,
+            redirect_stdout=False,  # replaced by _LineCapture, which keeps the line being drawn
             redirect_stderr=True,
         )
         try:
@@ -254,6 +312,9 @@ class ConsoleDisplay(SearchCallback):
         except Exception:  # another live display of rich is active: fall back to plain lines
             self._live = None
             self._release_live_slot()
+            return
+        self._capture = _LineCapture(console, sys.stdout)
+        sys.stdout = self._capture
 
     def _release_live_slot(self) -> None:
         if self._holds_live_slot:
@@ -331,7 +392,12 @@ class ConsoleDisplay(SearchCallback):
     def close(self) -> None:
         """Stops the live panel, if one is shown (safe to call several times)."""
         live, self._live = self._live, None
+        capture, self._capture = self._capture, None
         try:
+            if capture is not None:
+                if sys.stdout is capture:
+                    sys.stdout = capture.original
+                capture.finish()
             if live is not None:
                 live.stop()
         finally:
