@@ -199,7 +199,7 @@ def _describe(results: SearchResults, name: str, observed: Sequence[Any]) -> _Hy
     values = [v for v in observed if v is not None]
     if values and all(_is_number(v) for v in values):  # not in the space (e.g. tuner/epochs)
         return _HyperparameterAxis(name, low=min(values), high=max(values))
-    return _HyperparameterAxis(name, categories=tuple(sorted(set(values), key=str)))
+    return _HyperparameterAxis(name, categories=tuple(sorted(set(values), key=_value_order)))
 
 
 # --- optimization history ------------------------------------------------------------------------
@@ -296,9 +296,16 @@ class _Cells:
         return math.sqrt(low * high) if self.log else (low + high) / 2
 
 
+def _value_order(value: Any) -> tuple[int, float, str]:
+    """Numbers by value (ints and floats together), then anything else by its text."""
+    if _is_number(value):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
+
+
 def _cells(results: SearchResults, name: str, observed: Sequence[Any]) -> _Cells:
     axis = _describe(results, name, observed)
-    distinct = sorted(set(observed), key=lambda v: (str(type(v)), v))
+    distinct = sorted(set(observed), key=_value_order)
     if axis.categories is None and len(distinct) > MAX_HEATMAP_CELLS:
         low, high = axis.low, axis.high
         if axis.log:
