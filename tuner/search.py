@@ -376,6 +376,23 @@ class BaseTuner:
 
         return SearchResults.from_tuner(self).to_dataframe()
 
+    def export_tensorboard(self, log_dir: str | None = None) -> str:
+        """Writes the HParams dashboard of this project's finished trials for TensorBoard.
+
+        For a search run without a ``keras.callbacks.TensorBoard``; safe to repeat (a trial is
+        written once). Any backend: TensorFlow is not needed. See
+        :mod:`tuner.integrations.tensorboard`.
+
+        Args:
+            log_dir: Where to write. Defaults to ``<project_dir>/logs``.
+
+        Returns:
+            The log directory, for ``tensorboard --logdir``.
+        """
+        from tuner.integrations.tensorboard import export_hparams  # tensorboard only when called
+
+        return export_hparams(self.project_dir, log_dir)
+
     def results_summary(self, num_trials: int = 10) -> None:
         """Prints the best trials (id, hyperparameter values, score), as keras-tuner does."""
         print("Results summary")

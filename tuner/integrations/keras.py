@@ -123,6 +123,8 @@ class Tuner(BaseTuner):
         self.distribution_strategy = distribution_strategy
         self.executions_per_trial = executions_per_trial
         self._current_model: Any = None
+        # log_dir of each keras.callbacks.TensorBoard seen in search() -> its HParams writer.
+        self._tensorboard_hparams: dict[str, Any] = {}
         super().__init__(
             oracle,
             hypermodel,
@@ -204,10 +206,25 @@ class Tuner(BaseTuner):
             ) from error
         for callback in callbacks:
             if isinstance(callback, keras.callbacks.TensorBoard):
-                callback.log_dir = os.path.join(
-                    callback.log_dir, str(trial.trial_id), f"execution{execution}"
-                )
+                callback.log_dir = self._tensorboard_run_dir(callback.log_dir, trial, execution)
         return callbacks
+
+    def _tensorboard_run_dir(self, log_dir: str, trial: Trial, execution: int) -> str:
+        """``<log_dir>/<trial_id>/execution<k>``; the trials' HParams go to ``log_dir``."""
+        from tuner.integrations import tensorboard  # only searches with TensorBoard need it
+
+        key = os.path.abspath(log_dir)
+        if key not in self._tensorboard_hparams:
+            self._tensorboard_hparams[key] = tensorboard.TensorBoardHParams(log_dir)
+        return tensorboard.execution_log_dir(log_dir, trial.trial_id, execution)
+
+    def on_trial_end(self, trial: Trial) -> None:
+        """Hands the trial to the oracle, then writes it to the HParams dashboards."""
+        try:
+            super().on_trial_end(trial)
+        finally:  # also when too many failures end the search: the last failure shows too
+            for hparams in self._tensorboard_hparams.values():
+                hparams.write(self)
 
     def run_trial(self, trial: Trial, *fit_args: Any, **fit_kwargs: Any) -> list[Any]:
         """Trains ``executions_per_trial`` models and returns their histories.
