@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tuner.callbacks import SearchCallback
@@ -73,6 +74,18 @@ def format_values(values: Mapping[str, Any]) -> str:
 def _last_line(message: str | None) -> str:
     lines = (message or "").strip().splitlines()
     return lines[-1].strip() if lines else ""
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """What the display shows of the oracle's state, as of the last search event."""
+
+    finished: int = 0
+    total: int | None = None
+    recorded_trial_seconds: float | None = None
+    best_score: str | None = None
+    best_trial_id: str | None = None
+    objective_name: str = "score"
 
 
 class _LineCapture(io.TextIOBase):
@@ -156,6 +169,7 @@ class ConsoleDisplay(SearchCallback):
         #: Seconds taken by each trial that finished in this search call.
         self._durations: list[float] = []
         self._values_shown = True
+        self._snapshot = _Snapshot()
 
     # --- what to show ----------------------------------------------------------------------------
     @property
@@ -167,26 +181,37 @@ class ConsoleDisplay(SearchCallback):
         except (TypeError, ValueError):
             return 1
 
+    def _take_snapshot(self) -> None:
+        """Reads the oracle's state for the display; called on the search's own thread.
+
+        The live panel is redrawn from another thread, which must not read the oracle while
+        the search changes it (nor call a remote oracle several times a second).
+        """
+        oracle = self._tuner.oracle if self._tuner is not None else None
+        if oracle is None:
+            return
+        trials = list((getattr(oracle, "trials", None) or {}).values())
+        remaining = getattr(oracle, "remaining_trials", None)
+        recorded = [t.duration for t in trials if t.status.is_finished and t.duration is not None]
+        best = oracle.get_best_trials(1)
+        self._snapshot = _Snapshot(
+            finished=sum(1 for t in trials if t.status.is_finished),
+            total=None if remaining is None else len(trials) + remaining,
+            recorded_trial_seconds=statistics.fmean(recorded) if recorded else None,
+            best_score=format_value(best[0].score) if best else None,
+            best_trial_id=best[0].trial_id if best else None,
+            objective_name=oracle.objective.name,
+        )
+
     def _counts(self) -> tuple[int, int | None]:
         """(finished trials, total trials or None when unbounded) of the search so far."""
-        oracle = self._tuner.oracle if self._tuner is not None else None
-        trials = getattr(oracle, "trials", None) or {}
-        finished = sum(1 for t in trials.values() if t.status.is_finished)
-        remaining = getattr(oracle, "remaining_trials", None)
-        total = None if remaining is None else len(trials) + remaining
-        return finished, total
+        return self._snapshot.finished, self._snapshot.total
 
     def _expected_trial_seconds(self) -> float | None:
         """Typical seconds per trial: this run's trials, else those recorded in the project."""
         if self._durations:
             return statistics.fmean(self._durations)
-        oracle = self._tuner.oracle if self._tuner is not None else None
-        recorded = [
-            t.duration
-            for t in (getattr(oracle, "trials", None) or {}).values()
-            if t.status.is_finished and t.duration is not None
-        ]
-        return statistics.fmean(recorded) if recorded else None
+        return self._snapshot.recorded_trial_seconds
 
     def eta_seconds(self) -> float | None:
         """Seconds until the search ends, from the mean trial duration (None when unknown)."""
@@ -205,15 +230,13 @@ class ConsoleDisplay(SearchCallback):
 
     def _best(self) -> tuple[str, str] | None:
         """(score text, trial id) of the best trial so far."""
-        if self._tuner is None:
+        snapshot = self._snapshot
+        if snapshot.best_score is None or snapshot.best_trial_id is None:
             return None
-        best = self._tuner.oracle.get_best_trials(1)
-        if not best:
-            return None
-        return format_value(best[0].score), best[0].trial_id
+        return snapshot.best_score, snapshot.best_trial_id
 
     def _objective_name(self) -> str:
-        return self._tuner.oracle.objective.name if self._tuner is not None else "score"
+        return self._snapshot.objective_name
 
     def _position(self) -> str:
         finished, total = self._counts()
@@ -283,6 +306,7 @@ class ConsoleDisplay(SearchCallback):
         self._search_start = self._clock()
         self._durations = []
         self._current = None
+        self._take_snapshot()
         if self._level <= 0:
             return
         self._console = self._open_console()
@@ -323,6 +347,7 @@ class ConsoleDisplay(SearchCallback):
 
     def on_trial_begin(self, tuner: BaseTuner, trial: Trial) -> None:
         self._tuner = tuner
+        self._take_snapshot()
         self._current = trial
         self._trial_start = self._clock()
         if self._level <= 0 or self._live is not None:
@@ -343,6 +368,7 @@ class ConsoleDisplay(SearchCallback):
         self._current = None
         if trial.status != TrialStatus.RUNNING:  # RUNNING: queued for a retry, not finished
             self._durations.append(duration)
+        self._take_snapshot()
         if self._level <= 0:
             return
         objective = self._objective_name()
