@@ -148,6 +148,25 @@ def test_load_results_reads_the_same_rows_from_disk_without_writing(toy):
     pd.testing.assert_frame_equal(kt.load_results(project), loaded)
 
 
+def test_a_project_can_be_read_while_its_search_runs(tmp_path):
+    seen: dict[str, str] = {}
+
+    class PeekingTuner(ToyTuner):
+        def run_trial(self, trial, *args, **kwargs):
+            if trial.trial_id == "02":  # the search holds the project's lock meanwhile
+                frame = kt.load_results(self.project_dir)
+                seen.update(zip(frame["trial_id"], frame["status"], strict=True))
+            return super().run_trial(trial, *args, **kwargs)
+
+    search = PeekingTuner(
+        kt.oracles.RandomSearchOracle(objective="val_loss", max_trials=4, seed=7),
+        directory=str(tmp_path),
+        project_name="live",
+    )
+    search.search(verbose=0)
+    assert seen == {"00": "COMPLETED", "01": "COMPLETED", "02": "RUNNING"}
+
+
 def test_several_executions_give_mean_and_std(tmp_path):
     search = run_toy_search(tmp_path, max_trials=5, executions=3)
     frame = search.results_dataframe().set_index("trial_id")
