@@ -186,6 +186,23 @@ def test_several_executions_give_mean_and_std(tmp_path):
         assert row["val_loss_std"] == pytest.approx(std)
 
 
+def test_cross_validation_folds_are_counted(toy):
+    hp = kt.HyperParameters()
+    hp.Int("units", 8, 32, step=8)
+    records = [
+        {"metrics": {"val_loss": 0.1 * (fold + 1)}, "best_step": 2, "score": 0.1 * (fold + 1),
+         "fold": fold, "execution": execution}
+        for fold in range(3)
+        for execution in range(2)
+    ]  # fmt: skip
+    trial = kt.Trial("00", hp, kt.TrialStatus.COMPLETED, score=0.2, executions=records)
+    results = SearchResults(toy.oracle.objective, hp, (trial,))
+    row = results.to_dataframe().iloc[0]
+    assert row["executions"] == 6 and row["folds"] == 3
+    assert row["val_loss_mean"] == pytest.approx(0.2)
+    assert row["score_std"] == pytest.approx(math.sqrt(2 / 3) * 0.1)
+
+
 def test_a_running_trial_is_a_row_without_score(tmp_path):
     search = run_toy_search(tmp_path, max_trials=3)
     search.oracle.max_trials = 4

@@ -38,7 +38,11 @@ EXIT_USAGE = 2
 
 
 class CommandError(Exception):
-    """Ends a command with one line on stderr and a non-zero exit status."""
+    """Ends a command with one line on stderr and a non-zero exit status.
+
+    Example:
+        >>> raise CommandError("no hyperparameter 'batch'", EXIT_USAGE)  # doctest: +SKIP
+    """
 
     def __init__(self, message: str, exit_status: int = EXIT_FAILURE):
         super().__init__(message)

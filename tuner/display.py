@@ -40,12 +40,6 @@ if TYPE_CHECKING:
 _LIVE_SLOT = threading.Lock()
 
 
-def format_duration(seconds: float) -> str:
-    """``3725`` -> ``"01h 02m 05s"`` (keras-tuner's format)."""
-    seconds = round(seconds)
-    return f"{seconds // 3600:02d}h {seconds % 3600 // 60:02d}m {seconds % 60:02d}s"
-
-
 def format_clock(seconds: float | None) -> str:
     """``3725`` -> ``"1:02:05"``; ``None`` -> ``"?"``."""
     if seconds is None:

@@ -15,8 +15,9 @@ One row per trial, with these columns (absent columns are None, NaN in a DataFra
   are None;
 - ``<metric>_best`` and ``<metric>_final`` for every logged metric (best by the metric's
   direction, and at the last step);
-- when some trial has several executions or folds: ``executions`` (how many), ``score_std``,
-  and ``<metric>_mean`` / ``<metric>_std`` over the executions' best-step values;
+- when some trial has several executions or folds: ``executions`` (how many runs: executions
+  times folds), ``folds`` (for cross-validated trials), ``score_std``, and ``<metric>_mean`` /
+  ``<metric>_std`` over the runs' best-step values;
 - ``start_time`` (UTC), ``duration`` (seconds), and ``error`` (the last line of a failed
   trial's error).
 
@@ -55,6 +56,8 @@ LEADING_COLUMNS = ("trial_id", "status", "score", "best_step")
 TRAILING_COLUMNS = ("start_time", "duration", "error")
 #: Prefix of a hyperparameter column whose name clashes with another column.
 CLASH_PREFIX = "hp/"
+#: Key of a cross-validation fold's number in a record of ``trial.executions``.
+FOLD_KEY = "fold"
 
 
 def _sort_key(trial_id: str) -> tuple[int, int | str]:
@@ -184,6 +187,11 @@ class SearchResults:
         """Whether some trial ran several executions (or folds)."""
         return any(len(trial.executions) > 1 for trial in self.trials)
 
+    @property
+    def _has_folds(self) -> bool:
+        """Whether some trial was cross-validated (its records carry a fold number)."""
+        return any(FOLD_KEY in record for trial in self.trials for record in trial.executions)
+
     # --- rows ------------------------------------------------------------------------------------
     def _execution_metric_names(self) -> list[str]:
         names: set[str] = set()
@@ -198,7 +206,8 @@ class SearchResults:
         for name in self.metric_names:
             columns += [f"{name}_best", f"{name}_final"]
         if self.has_several_executions:
-            columns += ["executions", "score_std"]
+            columns += ["executions", "folds"] if self._has_folds else ["executions"]
+            columns.append("score_std")
             for name in self._execution_metric_names():
                 columns += [f"{name}_mean", f"{name}_std"]
         return columns
@@ -247,6 +256,8 @@ class SearchResults:
             if several:
                 records = trial.executions
                 row["executions"] = len(records)
+                if self._has_folds:
+                    row["folds"] = len({r[FOLD_KEY] for r in records if FOLD_KEY in r}) or None
                 scores = [r["score"] for r in records if r.get("score") is not None]
                 row["score_std"] = _mean_and_std(scores)[1] if len(records) > 1 else None
                 for name in execution_metrics:
@@ -285,8 +296,9 @@ class SearchResults:
         frame["start_time"] = pandas.to_datetime(frame["start_time"], utc=True)
         # Nullable integers: a running or failed trial has no best step, the others an int.
         frame["best_step"] = frame["best_step"].astype("Int64")
-        if "executions" in frame:
-            frame["executions"] = frame["executions"].astype("Int64")
+        for column in ("executions", "folds"):
+            if column in frame:
+                frame[column] = frame[column].astype("Int64")
         frame.attrs["project_dir"] = self.project_dir
         frame.attrs["objective"] = self.objective.to_dict()
         return frame
