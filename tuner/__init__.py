@@ -28,6 +28,8 @@ _LAZY = {
     "RandomSearch": "tuner.tuners",
     "GridSearch": "tuner.tuners",
     "SklearnTuner": "tuner.integrations.sklearn",
+    # Imports Ray only when a search uses it; resolved lazily all the same.
+    "RayWorkers": "tuner.distribute",
 }
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "Objective",
     "Oracle",
     "RandomSearch",
+    "RayWorkers",
     "SearchCallback",
     "SklearnTuner",
     "Trial",

@@ -8,7 +8,7 @@ import time
 import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuner import errors
 from tuner.callbacks import SearchCallback
@@ -19,6 +19,9 @@ from tuner.objective import Objective, is_finite_number
 from tuner.oracles.base import Oracle, values_key
 from tuner.storage.json_dir import LOCK_FILE, PROJECT_FILE, STATE_FILE, TRIALS_DIR, JsonDirStorage
 from tuner.trial import Trial, TrialStatus
+
+if TYPE_CHECKING:
+    from tuner.distribute.config import RayWorkers
 
 #: Builds made at most to discover conditional branches before a grid search.
 _MAX_DISCOVERY_BUILDS = 32
@@ -52,6 +55,8 @@ class BaseTuner:
         overwrite: Delete an existing project of that name instead of resuming it.
         tuner_id: Name of this tuner among workers. Defaults to ``"tuner0"``.
         logger: Accepted for keras-tuner compatibility; unused.
+        workers: None (default) runs the trials one after another in this process;
+            :class:`~tuner.RayWorkers` runs them in parallel on Ray (same project directory).
 
     Example:
         >>> import tempfile
@@ -77,12 +82,19 @@ class BaseTuner:
         overwrite: bool = False,
         tuner_id: str | None = None,
         logger: Any = None,
+        workers: RayWorkers | None = None,
         **kwargs: Any,
     ):
         if kwargs:
             raise TypeError(f"Unknown arguments for {type(self).__name__}: {sorted(kwargs)}.")
         if not isinstance(oracle, Oracle):
             raise TypeError(f"oracle must be an Oracle, got {oracle!r}.")
+        if workers is not None:
+            from tuner.distribute.config import RayWorkers  # does not import Ray
+
+            if not isinstance(workers, RayWorkers):
+                raise TypeError(f"workers must be kt.RayWorkers(...) or None, got {workers!r}.")
+        self.workers = workers
         self.oracle = oracle
         self.hypermodel = get_hypermodel(hypermodel)
         if self.hypermodel is None and type(self).run_trial is BaseTuner.run_trial:
@@ -151,20 +163,31 @@ class BaseTuner:
         with self._storage.lock():
             try:
                 self.on_search_begin()
-                while True:
-                    trial = self.oracle.create_trial(self.tuner_id)
-                    if trial.status == TrialStatus.STOPPED:
-                        break
-                    if trial.status == TrialStatus.IDLE:
-                        time.sleep(_IDLE_WAIT)
-                        continue
-                    self.on_trial_begin(trial)
-                    self._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
-                    self.on_trial_end(trial)
+                if self.workers is None:
+                    self._run_trials(*fit_args, **fit_kwargs)
+                else:  # Ray workers run _run_trials against this tuner's oracle
+                    self.workers.run_search(self, fit_args, fit_kwargs)
                 self.on_search_end()
             finally:
                 # An error or Ctrl-C must not leave the live display holding the terminal.
                 self._display.close()
+
+    def _run_trials(self, *fit_args: Any, **fit_kwargs: Any) -> None:
+        """The trial loop: asks ``self.oracle`` for trials and runs them until it stops.
+
+        The one loop of every search: a Ray worker runs it too, with a proxy of the remote
+        oracle as ``self.oracle``.
+        """
+        while True:
+            trial = self.oracle.create_trial(self.tuner_id)
+            if trial.status == TrialStatus.STOPPED:
+                break
+            if trial.status == TrialStatus.IDLE:
+                time.sleep(_IDLE_WAIT)
+                continue
+            self.on_trial_begin(trial)
+            self._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
+            self.on_trial_end(trial)
 
     def _try_run_and_update_trial(self, trial: Trial, *fit_args: Any, **fit_kwargs: Any) -> None:
         hp = trial.hyperparameters

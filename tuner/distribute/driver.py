@@ -1,0 +1,202 @@
+"""The driver side of a distributed search: start the actors, watch the workers, clean up.
+
+``BaseTuner.search`` calls :func:`run_distributed_search` with the project already open and
+locked. The driver starts one :class:`~tuner.distribute.oracle_host.OracleHost` on its own node
+(the single writer of the project directory), puts the ``fit`` arguments once in Ray's object
+store, and starts the workers. Then it waits: a worker that returns has been told the search
+is over; a worker that dies (Ray reports it) has its trial put back in the queue and a
+replacement is started. When every worker has returned, the driver's own oracle reloads the
+project directory, so ``get_best_models`` and friends see every trial.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from tuner import errors
+from tuner.distribute.oracle_host import OracleHost, OracleSpec
+from tuner.distribute.worker import TrialWorker, make_blueprint
+
+if TYPE_CHECKING:
+    from tuner.distribute.config import RayWorkers
+    from tuner.search import BaseTuner
+
+#: Prefix of the worker actors' names (``tuner-worker:<project dir>:<tuner id>``).
+WORKER_NAME_PREFIX = "tuner-worker"
+
+
+def worker_actor_name(project_dir: str, tuner_id: str) -> str:
+    """The Ray name of a worker actor, so that tools (and tests) can find it."""
+    return f"{WORKER_NAME_PREFIX}:{os.path.abspath(project_dir)}:{tuner_id}"
+
+
+@dataclass
+class _Worker:
+    tuner_id: str
+    actor: Any
+
+
+def run_distributed_search(
+    config: RayWorkers, tuner: BaseTuner, fit_args: tuple[Any, ...], fit_kwargs: dict[str, Any]
+) -> None:
+    """Runs the trials of ``tuner``'s search on Ray workers until the oracle stops.
+
+    Raises:
+        TypeError: The tuner or the ``fit`` arguments cannot be sent to workers.
+        ValueError: The cluster lacks the CPUs or GPUs one worker asks for.
+        errors.TunerError: Whatever ends the search in one process (a fatal error in a trial,
+            too many failed trials), raised here as it was raised on the worker.
+    """
+    if len(tuner.oracle.hyperparameters) == 0 and not tuner.oracle.trials:
+        # Learn the space before the workers ask for trials together: with an empty space,
+        # every worker but the first would wait for the first trial to define it.
+        tuner._populate_initial_space()
+    spec = OracleSpec.of(tuner.oracle)
+    blueprint = make_blueprint(tuner)
+    started_ray = False
+    if not ray.is_initialized():
+        ray.init(address=config.address, **dict(config.init_kwargs))
+        started_ray = True
+    pool = None
+    try:
+        _check_resources(config)
+        host = (
+            ray.remote(OracleHost)
+            .options(
+                num_cpus=0,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(
+                    ray.get_runtime_context().get_node_id(), soft=False
+                ),
+            )
+            .remote(
+                spec,
+                os.path.abspath(tuner.project_dir),
+                max(1, tuner.oracle.max_retries_per_trial),
+            )
+        )
+        _get(host.describe.remote())  # raises here if the oracle cannot be rebuilt
+        fit_data = _put_fit_data(fit_args, fit_kwargs)
+        pool = _WorkerPool(config, tuner.project_dir, host, blueprint, fit_data)
+        pool.run()
+    finally:
+        if pool is not None:
+            pool.stop()
+        if started_ray:
+            ray.shutdown()
+        tuner.oracle.reload()  # the host wrote the project directory: catch up with it
+
+
+class _WorkerPool:
+    """Keeps ``num_workers`` workers running until the oracle stops them all."""
+
+    def __init__(
+        self, config: RayWorkers, project_dir: str, host: Any, blueprint: bytes, fit_data: Any
+    ):
+        self._config = config
+        self._project_dir = project_dir
+        self._host = host
+        self._blueprint = blueprint
+        self._fit_data = fit_data
+        self._running: dict[Any, _Worker] = {}  # the run() call's reference -> its worker
+        self._started = 0
+        # Deaths of workers that held no trial, in a row: a sign that workers cannot start.
+        self._idle_deaths = 0
+        self._actor_class = ray.remote(TrialWorker)
+        self._actor_options = {
+            "num_cpus": config.cpus_per_worker,
+            "num_gpus": config.gpus_per_worker,
+            "runtime_env": {"env_vars": config.worker_env_vars()},
+            "max_restarts": 0,
+        }
+
+    def run(self) -> None:
+        for _ in range(self._config.num_workers):
+            self._start_worker()
+        while self._running:
+            [ready], _ = ray.wait(list(self._running), num_returns=1)
+            worker = self._running.pop(ready)
+            try:
+                ray.get(ready)
+            except ray.exceptions.RayActorError as death:
+                self._replace(worker, death)
+            except ray.exceptions.RayTaskError as error:
+                cause = getattr(error, "cause", None)
+                if isinstance(cause, BaseException):
+                    raise cause from error
+                raise
+
+    def _start_worker(self) -> None:
+        tuner_id = f"ray-worker-{self._started}"
+        self._started += 1
+        actor = self._actor_class.options(
+            name=worker_actor_name(self._project_dir, tuner_id), **self._actor_options
+        ).remote(self._host, tuner_id, self._blueprint, self._config.gpus_per_worker)
+        self._running[actor.run.remote(self._fit_data)] = _Worker(tuner_id, actor)
+
+    def _replace(self, worker: _Worker, death: Exception) -> None:
+        reason = str(death).strip().splitlines()[0] if str(death).strip() else repr(death)
+        outcome = _get(self._host.worker_died.remote(worker.tuner_id, reason))
+        self._idle_deaths = 0 if outcome["held_trial"] else self._idle_deaths + 1
+        if self._idle_deaths > 2 * self._config.num_workers:
+            raise errors.FatalRuntimeError(
+                f"{self._idle_deaths} Ray workers in a row died before running a trial; the "
+                f"last one: {reason}. Check that every node can import tuner and the model "
+                "code, and has the memory one worker needs."
+            )
+        if outcome["work_left"]:
+            self._start_worker()
+
+    def stop(self) -> None:
+        """Ends every worker still alive (after an error, or a KeyboardInterrupt)."""
+        for worker in self._running.values():
+            ray.kill(worker.actor)
+        self._running.clear()
+
+
+def _get(reference: Any) -> Any:
+    """``ray.get`` that raises the oracle's own error rather than Ray's wrapper."""
+    try:
+        return ray.get(reference)
+    except ray.exceptions.RayTaskError as error:
+        cause = getattr(error, "cause", None)
+        if isinstance(cause, BaseException):
+            raise cause from error
+        raise
+
+
+def _put_fit_data(fit_args: tuple[Any, ...], fit_kwargs: dict[str, Any]) -> Any:
+    """Puts the ``fit`` arguments in the object store once, for every worker and trial."""
+    try:
+        return ray.put((tuple(fit_args), dict(fit_kwargs)))
+    except Exception as error:
+        raise TypeError(
+            "The arguments of search() cannot be sent to Ray workers "
+            f"({type(error).__name__}: {error}). Pass NumPy arrays (or anything picklable); "
+            "build a tf.data pipeline or a generator inside HyperModel.fit instead."
+        ) from error
+
+
+def _check_resources(config: RayWorkers) -> None:
+    available = ray.cluster_resources()
+    for resource, wanted in (("CPU", config.cpus_per_worker), ("GPU", config.gpus_per_worker)):
+        if not wanted:
+            continue
+        total = available.get(resource, 0)
+        if total < wanted:
+            raise ValueError(
+                f"Each Ray worker asks for {wanted} {resource}(s), but the cluster has {total}. "
+                f"Lower {resource.lower()}s_per_worker or add {resource}s to the cluster."
+            )
+        fitting = int(total // wanted)
+        if fitting < config.num_workers:
+            warnings.warn(
+                f"The cluster's {total} {resource}(s) fit {fitting} of the "
+                f"{config.num_workers} workers asked for ({wanted} each): the others wait.",
+                stacklevel=4,
+            )

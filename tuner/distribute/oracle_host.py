@@ -1,0 +1,251 @@
+"""OracleHost: the one oracle of a distributed search, served to workers from a Ray actor.
+
+The host runs on the driver's node and is the only writer of the project directory while the
+search runs. Every payload is plain JSON-compatible data: trials travel as the text of
+``Trial.to_dict()``, hyperparameters as their config, files as bytes.
+
+Contract:
+    - Calls arrive one at a time (a synchronous Ray actor), so the oracle sees the same
+      sequence of calls as with one tuner, interleaved between workers.
+    - Each trial handed out is owned by one worker (its tuner id). Reports about a trial from a
+      worker that no longer owns it (one that was declared dead while a call was in flight)
+      are ignored, so a trial is never ended twice.
+    - A worker that dies gets its trial put back in the queue (:meth:`OracleHost.worker_died`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tuner.distribute import artifacts
+from tuner.hyperparameters import HyperParameters, hyperparameter_from_config
+from tuner.objective import objective_from_dict
+from tuner.oracles.base import Oracle
+from tuner.storage.json_dir import JsonDirStorage
+from tuner.trial import Trial, TrialStatus
+
+
+@dataclass(frozen=True)
+class OracleSpec:
+    """What rebuilds an oracle in another process: its class and JSON constructor arguments.
+
+    The oracle's trials and algorithm state are not part of it: the host reloads them from the
+    project directory, the one truth.
+
+    Example:
+        >>> from tuner.oracles import RandomSearchOracle
+        >>> spec = OracleSpec.of(RandomSearchOracle(objective="loss", max_trials=3, seed=1))
+        >>> spec.build().max_trials
+        3
+    """
+
+    oracle_class: type[Oracle]
+    config: Mapping[str, Any]
+    objective: Mapping[str, Any]
+    hyperparameters: Mapping[str, Any]
+    #: The seed the user gave (``Oracle.seed``; the config holds the seed in use).
+    seed: int | None = None
+
+    @classmethod
+    def of(cls, oracle: Oracle) -> OracleSpec:
+        """The spec of ``oracle``, checked by rebuilding it once here.
+
+        Raises:
+            TypeError: The oracle's class cannot be rebuilt from ``get_config()``.
+        """
+        spec = cls(
+            type(oracle),
+            oracle.get_config(),
+            oracle.objective.to_dict(),
+            oracle.hyperparameters.get_config(),
+            oracle.seed,
+        )
+        rebuilt = spec.build()
+        if rebuilt.get_config() != oracle.get_config():
+            raise TypeError(
+                f"{type(oracle).__name__} cannot run on Ray workers: rebuilt from its "
+                f"get_config() it has the config {rebuilt.get_config()}, not "
+                f"{oracle.get_config()}. Make get_config() return every constructor argument."
+            )
+        return spec
+
+    def build(self) -> Oracle:
+        """A new oracle with these arguments (no trials yet)."""
+        try:
+            oracle = self.oracle_class(
+                objective=objective_from_dict(self.objective),
+                hyperparameters=HyperParameters.from_config(self.hyperparameters),
+                **self.config,
+            )
+        except TypeError as error:
+            raise TypeError(
+                f"{self.oracle_class.__name__} cannot run on Ray workers: it is rebuilt there as "
+                f"{self.oracle_class.__name__}(objective=..., hyperparameters=..., "
+                f"**get_config()), which failed ({error}). Make its constructor accept what "
+                "get_config() returns."
+            ) from error
+        oracle.seed = self.seed
+        return oracle
+
+
+class OracleHost:
+    """The oracle of a distributed search, as a Ray actor (see the module docstring).
+
+    Args:
+        spec: The oracle to rebuild.
+        project_dir: Absolute path of the project directory on this node. The project must
+            exist (the driver opened it); the host reloads it.
+        lost_trial_reruns: How many times a trial whose worker died is run again before it is
+            marked FAILED.
+
+    Example:
+        >>> import ray  # doctest: +SKIP
+        >>> host = ray.remote(OracleHost).remote(spec, "/abs/runs/project", 1)  # doctest: +SKIP
+    """
+
+    def __init__(self, spec: OracleSpec, project_dir: str, lost_trial_reruns: int):
+        self._project_dir = Path(project_dir)
+        self._oracle = spec.build()
+        self._oracle.attach_storage(JsonDirStorage(self._project_dir))
+        self._lost_trial_reruns = lost_trial_reruns
+        self._owners: dict[str, str] = {}  # trial id -> tuner id of the worker running it
+        self._dead: set[str] = set()
+
+    # --- for the driver --------------------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        """What a worker's proxy needs to know once: objective, seed, max_trials."""
+        return {
+            "objective": self._oracle.objective.to_dict(),
+            "seed": self._oracle.seed,
+            "effective_seed": self._oracle.get_config()["seed"],
+            "max_trials": self._oracle.max_trials,
+        }
+
+    def worker_died(self, tuner_id: str, reason: str) -> dict[str, bool]:
+        """Handles the death of the worker ``tuner_id``: its trial runs again or fails.
+
+        Returns:
+            ``held_trial``: whether the worker was running a trial; ``work_left``: whether a
+            replacement worker may find something to run.
+
+        Raises:
+            TooManyFailedTrialsError: Failing the trial made too many failures in a row.
+        """
+        self._dead.add(tuner_id)
+        trial = self._oracle.ongoing_trials.get(tuner_id)
+        if trial is None:
+            return {"held_trial": False, "work_left": self._work_left()}
+        self._owners.pop(trial.trial_id, None)
+        if trial.retries < self._lost_trial_reruns:
+            self._oracle.requeue_trial(trial.trial_id)
+            return {"held_trial": True, "work_left": True}
+        trial.status = TrialStatus.FAILED
+        trial.retryable = False
+        trial.message = (
+            f"The worker running trial {trial.trial_id} died {trial.retries + 1} time(s), so the "
+            f"trial is not run again (max_retries_per_trial="
+            f"{self._oracle.max_retries_per_trial}). The last death: {reason}"
+        )
+        self._oracle.end_trial(trial)
+        return {"held_trial": True, "work_left": self._work_left()}
+
+    def _work_left(self) -> bool:
+        remaining = self._oracle.remaining_trials
+        return remaining is None or remaining > 0
+
+    # --- the OracleLike protocol, for workers ----------------------------------------------------
+    def create_trial(self, tuner_id: str) -> tuple[str, dict[str, bytes]]:
+        """The next trial for ``tuner_id``, and the checkpoint files of its parent trial.
+
+        Returns:
+            The trial's JSON text, and relative path -> bytes of the parent's checkpoint (empty
+            when the trial has no parent).
+        """
+        if tuner_id in self._dead:
+            trial = Trial("", HyperParameters(), TrialStatus.STOPPED)
+            return json.dumps(trial.to_dict()), {}
+        trial = self._oracle.create_trial(tuner_id)
+        others_running = any(other != tuner_id for other in self._oracle.ongoing_trials)
+        if trial.status == TrialStatus.STOPPED and others_running:
+            # Not final yet: a running trial may still grow the space (define-by-run), fail
+            # and be retried, or lose its worker. Ask again later.
+            trial = Trial("", HyperParameters(), TrialStatus.IDLE)
+        files: dict[str, bytes] = {}
+        if trial.status == TrialStatus.RUNNING:
+            self._owners[trial.trial_id] = tuner_id
+            parent = trial.budget.parent_trial_id if trial.budget is not None else None
+            if parent is not None:
+                files = artifacts.collect_checkpoint_files(self._project_dir, parent)
+        return json.dumps(trial.to_dict()), files
+
+    def update_trial(
+        self, tuner_id: str, trial_id: str, metrics: Mapping[str, float], step: int
+    ) -> str:
+        """Records one step's metrics; returns the trial's status (STOPPED: stop training)."""
+        if self._owners.get(trial_id) != tuner_id:
+            return TrialStatus.STOPPED.value  # a worker that was declared dead: stop it
+        return TrialStatus(self._oracle.update_trial(trial_id, metrics, step=step)).value
+
+    def end_trial(self, tuner_id: str, trial_json: str, files: Mapping[str, bytes]) -> str:
+        """Writes the trial's files, then ends it; returns the trial as the oracle keeps it.
+
+        The files go first, so a trial recorded as completed always has its checkpoint.
+        """
+        incoming = Trial.from_dict(json.loads(trial_json))
+        if self._owners.get(incoming.trial_id) != tuner_id:
+            return json.dumps(self._oracle.get_trial(incoming.trial_id).to_dict())
+        artifacts.write_files(self._project_dir, files)
+        del self._owners[incoming.trial_id]
+        self._oracle.end_trial(incoming)
+        return json.dumps(self._oracle.get_trial(incoming.trial_id).to_dict())
+
+    def record_execution(
+        self,
+        tuner_id: str,
+        trial_id: str,
+        record: Mapping[str, Any],
+        files: Mapping[str, bytes],
+    ) -> None:
+        """Writes the trial's files so far, then records one finished execution (or fold)."""
+        if self._owners.get(trial_id) != tuner_id:
+            return
+        artifacts.write_files(self._project_dir, files)
+        self._oracle.record_execution(trial_id, record)
+
+    def update_space(self, hyperparameters_config: Mapping[str, Any]) -> None:
+        """Adds hyperparameters a worker's build met for the first time."""
+        self._oracle.update_space(HyperParameters.from_config(hyperparameters_config))
+
+    def sample_new_entry(self, trial_id: str, hyperparameter_config: Mapping[str, Any]) -> Any:
+        """The value a hyperparameter met for the first time takes in this trial.
+
+        Args:
+            trial_id: The trial whose build met it.
+            hyperparameter_config: ``{"class_name": ..., "config": ...}``, as in a space's config.
+        """
+        hyperparameter = hyperparameter_from_config(hyperparameter_config)
+        return self._oracle.sample_new_entry(trial_id, hyperparameter)
+
+    def get_space(self) -> dict[str, Any]:
+        """The search space's config."""
+        return self._oracle.get_space().get_config()
+
+    def get_trial(self, trial_id: str) -> str:
+        """One trial, as JSON text."""
+        return json.dumps(self._oracle.get_trial(trial_id).to_dict())
+
+    def get_best_trials(self, num_trials: int) -> list[str]:
+        """The best trials, as JSON texts, best first."""
+        return [json.dumps(t.to_dict()) for t in self._oracle.get_best_trials(num_trials)]
+
+    def get_trials(self) -> list[str]:
+        """Every trial, as JSON texts."""
+        return [json.dumps(t.to_dict()) for t in self._oracle.trials.values()]
+
+    def remaining_trials(self) -> int | None:
+        """How many more trials the oracle may create."""
+        return self._oracle.remaining_trials
