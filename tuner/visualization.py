@@ -447,7 +447,9 @@ def plot_heatmap(
                 f"\nred box: cell of the best trial {best.trial_id} "
                 f"({objective.name} {format_value(best.score)})"
             )
-    ax.set_title(f"{aggregate.capitalize()} {objective.name} by {x} and {y}\n{subtitle}")
+    ax.set_title(
+        f"{aggregate.capitalize()} {objective.name} by {x} and {y}\n{subtitle}", fontsize=10
+    )
     return figure
 
 
