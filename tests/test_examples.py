@@ -1,0 +1,91 @@
+"""Every example's ``--quick`` run, as a user would start it: a subprocess, real data, exit 0."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sklearn")
+pytestmark = [pytest.mark.keras, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+#: The shared data folder beside the repository (CI sees it at ../shared/data).
+DATA = REPO.parent / "shared" / "data"
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+
+
+def run_example(name: str, directory: Path, *extra: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), "--quick", "--directory", str(directory), *extra],
+        capture_output=True, text=True, env=ENV, cwd=REPO, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def data_file(name: str) -> Path:
+    path = DATA / name
+    if not path.is_file():
+        pytest.skip(f"{path} is missing (the shared data folder beside the repository)")
+    return path
+
+
+def test_concrete_cross_validated_random_search(tmp_path):
+    output = run_example("concrete_cv.py", tmp_path, "--csv", str(data_file("concrete.csv")))
+    assert "Best mean absolute error: val_mae " in output
+    assert " over 3 folds (MPa)" in output
+    assert "val_mae" in output and "± " in output  # the summary's fold statistics
+    assert len(output.split("Per-fold MAE: ")[1].split(",")) == 3
+
+
+def test_pima_grids_print_every_configuration(tmp_path):
+    csv = data_file("pima-indians-diabetes.csv")
+    output = run_example("pima_grid.py", tmp_path, "--csv", str(csv))
+    for grid in (
+        "batch_size_epochs", "optimizer", "learning_rate_momentum", "initializer",
+        "activation", "dropout_max_norm", "hidden_units",
+    ):  # fmt: skip
+        section = output.split(f"== {grid} ==")[1].split("==")[0]
+        assert "Best: " in section and ") with: {" in section
+
+
+def test_digits_random_search_evaluates_on_a_test_split(tmp_path):
+    output = run_example("digits_random.py", tmp_path)
+    assert "Search space summary" in output and "num_layers (Int)" in output
+    assert "Test accuracy of the best model: " in output
+
+
+def test_breast_cancer_random_search_reports_confusion_matrix_and_auc(tmp_path):
+    output = run_example("breast_cancer_random.py", tmp_path)
+    assert "confusion matrix" in output and "ROC AUC: " in output
+    logs = tmp_path / "breast_cancer_random_quick" / "tensorboard"
+    assert list(logs.rglob("events.out.tfevents.*")), "no TensorBoard event file was written"
+
+
+def test_breast_cancer_grid_runs_its_grid_and_draws_the_heatmap(tmp_path):
+    output = run_example("breast_cancer_grid.py", tmp_path)
+    assert "Configurations run: 4" in output
+    heatmap = tmp_path / "breast_cancer_grid_quick" / "batch_size_dropout_heatmap.png"
+    assert heatmap.exists() or "No heat-map" in output
+
+
+def test_quickstart_runs_small(tmp_path):
+    script = (EXAMPLES / "quickstart.py").read_text()
+    small = ["--quick"] if '"--quick"' in script else ["--trials", "2", "--epochs", "1"]
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "quickstart.py"), "--directory", str(tmp_path), *small],
+        capture_output=True, text=True, env=ENV, cwd=REPO, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Test accuracy of the best model" in result.stdout
+
+
+def test_every_example_is_run_here():
+    tested = Path(__file__).read_text()
+    missing = [path.name for path in EXAMPLES.glob("*.py") if f'"{path.name}"' not in tested]
+    assert not missing, f"examples without a --quick test in {Path(__file__).name}: {missing}"
