@@ -17,11 +17,14 @@ Layout of a log directory (``keras.callbacks.TensorBoard(log_dir=...)`` or ``exp
   and INVALID as failure).
 - ``<log_dir>/<trial_id>/execution<k>/`` holds Keras' own training curves of each execution.
 
-Each of these files is written once, atomically, and named after a digest of its content, so
-writing the same search again (a resumed search, a second export) changes nothing, and a trial
-never appears twice. TensorBoard reads the experiment once per run of the ``tensorboard``
-command: hyperparameters or metrics that first appear after a running TensorBoard read it (a
-define-by-run space that grows) show once TensorBoard is restarted.
+Each event file this module writes is written whole, atomically, and named after a digest of its
+content, so writing the same search again (a resumed search, a second export) changes nothing,
+and a trial never appears twice. One process writes a log directory at a time: for a search
+spread over several workers, export it from the project directory (:func:`export_hparams`).
+
+TensorBoard reads the experiment once per run of the ``tensorboard`` command: hyperparameters or
+metrics that first appear after a running TensorBoard read it (a define-by-run space that grows)
+show once TensorBoard is restarted.
 """
 
 from __future__ import annotations
