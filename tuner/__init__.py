@@ -27,17 +27,21 @@ _LAZY = {
     "Tuner": "tuner.integrations.keras",
     "RandomSearch": "tuner.tuners",
     "GridSearch": "tuner.tuners",
+    "Hyperband": "tuner.tuners",
+    "AsyncSuccessiveHalving": "tuner.tuners",
     "SklearnTuner": "tuner.integrations.sklearn",
     # Imports Ray only when a search uses it; resolved lazily all the same.
     "RayWorkers": "tuner.distribute",
 }
 
 __all__ = [
+    "AsyncSuccessiveHalving",
     "BaseTuner",
     "Budget",
     "GridSearch",
     "HyperModel",
     "HyperParameters",
+    "Hyperband",
     "Objective",
     "Oracle",
     "RandomSearch",

@@ -6,7 +6,9 @@ from typing import Any
 
 from tuner.hyperparameters import HyperParameters
 from tuner.integrations.keras import Tuner
+from tuner.oracles.asha import AsyncSuccessiveHalvingOracle
 from tuner.oracles.grid import GridSearchOracle
+from tuner.oracles.hyperband import HyperbandOracle
 from tuner.oracles.random import RandomSearchOracle
 
 
@@ -90,6 +92,125 @@ class GridSearch(Tuner):
         oracle = GridSearchOracle(
             objective=objective,
             max_trials=max_trials,
+            seed=seed,
+            hyperparameters=hyperparameters,
+            tune_new_entries=tune_new_entries,
+            allow_new_entries=allow_new_entries,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+        )
+        super().__init__(oracle, hypermodel, **kwargs)
+
+
+class Hyperband(Tuner):
+    """Hyperband (Li et al., 2018): many configurations on few epochs, the best trained longer.
+
+    keras-tuner's arguments and behaviour: each trial trains for its round's epochs (``fit``'s
+    ``epochs`` and ``initial_epoch`` are set from the trial's budget, visible as
+    ``tuner/epochs``, ``tuner/initial_epoch``, ``tuner/bracket``, ``tuner/round`` and
+    ``tuner/trial_id`` in its values), and a promoted trial starts from its parent's best
+    weights. The best trials are the most-trained ones first, then by score (see
+    :class:`~tuner.oracles.HyperbandOracle`). Pass ``keep_top_k`` to delete the checkpoints of
+    trials that can no longer be promoted once their bracket ends.
+
+    Args:
+        hypermodel: A ``build_model(hp)`` function or a :class:`~tuner.HyperModel`.
+        objective: Metric to optimize.
+        max_epochs: Epochs of a fully trained model; no trial trains beyond. Defaults to 100.
+        factor: Reduction factor between rounds. Defaults to 3.
+        hyperband_iterations: How many times the whole set of brackets runs. Defaults to 1.
+        seed: Makes the proposals and each model's initialisation reproducible.
+        hyperparameters, tune_new_entries, allow_new_entries, max_retries_per_trial,
+        max_consecutive_failed_trials: See :class:`~tuner.oracles.Oracle`.
+        **kwargs: Passed to :class:`~tuner.Tuner` (``directory``, ``project_name``,
+            ``executions_per_trial``, ``keep_top_k``, ...).
+
+    Example:
+        >>> import tuner as kt
+        >>> tuner = kt.Hyperband(build_model, objective="val_accuracy", max_epochs=27,
+        ...                      factor=3, directory="runs", project_name="hb")  # doctest: +SKIP
+        >>> tuner.search(x, y, validation_data=(x_val, y_val))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        hypermodel: Any = None,
+        objective: Any = None,
+        max_epochs: int = 100,
+        factor: int = 3,
+        hyperband_iterations: int = 1,
+        seed: int | None = None,
+        hyperparameters: HyperParameters | None = None,
+        tune_new_entries: bool = True,
+        allow_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+        **kwargs: Any,
+    ):
+        oracle = HyperbandOracle(
+            objective=objective,
+            max_epochs=max_epochs,
+            factor=factor,
+            hyperband_iterations=hyperband_iterations,
+            seed=seed,
+            hyperparameters=hyperparameters,
+            tune_new_entries=tune_new_entries,
+            allow_new_entries=allow_new_entries,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+        )
+        super().__init__(oracle, hypermodel, **kwargs)
+
+
+class AsyncSuccessiveHalving(Tuner):
+    """Asynchronous successive halving (ASHA; Li et al., 2020), for one or many workers.
+
+    Every trial is granted ``max_epochs``; at each rung (``min_epochs * factor**k`` epochs) the
+    oracle stops it, ending its ``fit`` at that epoch, unless it ranks among the best
+    ``1/factor`` there so far. A stopped trial that later climbs into that fraction is continued
+    from its checkpoint as a new trial. See :class:`~tuner.oracles.AsyncSuccessiveHalvingOracle`.
+
+    Args:
+        hypermodel: A ``build_model(hp)`` function or a :class:`~tuner.HyperModel`.
+        objective: Metric to optimize.
+        max_trials: Trials to create, continuations included. Defaults to 100.
+        max_epochs: Epochs of a fully trained model. Defaults to 100.
+        factor: Reduction factor between rungs. Defaults to 3.
+        min_epochs: Epochs every configuration gets (the first rung). Defaults to 1.
+        seed: Makes the proposals and each model's initialisation reproducible.
+        hyperparameters, tune_new_entries, allow_new_entries, max_retries_per_trial,
+        max_consecutive_failed_trials: See :class:`~tuner.oracles.Oracle`.
+        **kwargs: Passed to :class:`~tuner.Tuner`.
+
+    Example:
+        >>> import tuner as kt
+        >>> tuner = kt.AsyncSuccessiveHalving(
+        ...     build_model, objective="val_accuracy", max_trials=60, max_epochs=27,
+        ...     directory="runs", project_name="asha")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        hypermodel: Any = None,
+        objective: Any = None,
+        max_trials: int | None = 100,
+        max_epochs: int = 100,
+        factor: int = 3,
+        min_epochs: int = 1,
+        seed: int | None = None,
+        hyperparameters: HyperParameters | None = None,
+        tune_new_entries: bool = True,
+        allow_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+        **kwargs: Any,
+    ):
+        oracle = AsyncSuccessiveHalvingOracle(
+            objective=objective,
+            max_trials=max_trials,
+            max_epochs=max_epochs,
+            factor=factor,
+            min_epochs=min_epochs,
             seed=seed,
             hyperparameters=hyperparameters,
             tune_new_entries=tune_new_entries,

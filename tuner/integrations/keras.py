@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -76,6 +77,11 @@ class Tuner(BaseTuner):
             then trains one model per fold (and execution), validated on the fold's held-out
             part; its metrics are the means over folds, and ``trial.fold_statistics()`` holds
             the per-fold values. Needs scikit-learn, and array data in ``search(x, y)``.
+        keep_top_k: None (default) keeps every trial's checkpoint. An integer k deletes, after
+            each trial, the checkpoints of finished trials that are neither among the best k
+            (``oracle.get_best_trials(k)``) nor still needed by the oracle to warm-start a
+            trial (``oracle.warm_start_trial_ids()``: Hyperband keeps a bracket's until it
+            ends), so long searches do not fill the disk.
         directory, project_name, overwrite, tuner_id, logger: See :class:`~tuner.BaseTuner`.
 
     Each execution starts from a fresh model. With a seed on the oracle, each execution's weights
@@ -110,11 +116,19 @@ class Tuner(BaseTuner):
         overwrite: bool = False,
         executions_per_trial: int = 1,
         cv: Any = None,
+        keep_top_k: int | None = None,
         **kwargs: Any,
     ):
         if executions_per_trial < 1:
             raise ValueError(f"executions_per_trial must be >= 1, got {executions_per_trial}.")
         cross_validation.check_cv(cv)
+        if keep_top_k is not None and (
+            isinstance(keep_top_k, bool) or not isinstance(keep_top_k, int) or keep_top_k < 0
+        ):
+            raise ValueError(
+                f"keep_top_k must be None (keep all) or an integer >= 0, got {keep_top_k!r}."
+            )
+        self.keep_top_k = keep_top_k
         self.cv = cv
         self.max_model_size = max_model_size
         self.optimizer = optimizer
@@ -219,12 +233,16 @@ class Tuner(BaseTuner):
         return tensorboard.execution_log_dir(log_dir, trial.trial_id, execution)
 
     def on_trial_end(self, trial: Trial) -> None:
-        """Hands the trial to the oracle, then writes it to the HParams dashboards."""
+        """Hands the trial to the oracle, then writes it to the HParams dashboards.
+
+        Then deletes the checkpoints no longer needed (``keep_top_k``).
+        """
         try:
             super().on_trial_end(trial)
         finally:  # also when too many failures end the search: the last failure shows too
             for hparams in self._tensorboard_hparams.values():
                 hparams.write(self)
+        self._delete_unneeded_checkpoints()
 
     def run_trial(self, trial: Trial, *fit_args: Any, **fit_kwargs: Any) -> list[Any]:
         """Trains ``executions_per_trial`` models and returns their histories.
@@ -251,6 +269,8 @@ class Tuner(BaseTuner):
                 and (best_value is None or objective.better_than(value, best_value))
             ):
                 best_value, best_weights = value, weights
+            if reporter.stopped:  # the oracle ended the trial early: no more executions
+                break
         if best_weights is not None:
             self._save_weights(trial.trial_id, best_weights, self._current_model)
         self._current_model = None
@@ -359,8 +379,22 @@ class Tuner(BaseTuner):
         """Builds the trial's model and fits it; returns what ``HyperModel.fit`` returned."""
         hp = trial.hyperparameters
         model = self._try_build(hp)
+        if trial.budget is not None and trial.budget.parent_trial_id is not None:
+            self._warm_start(model, trial)
         self._current_model = model
         return self.hypermodel.fit(hp, model, *fit_args, **fit_kwargs)  # type: ignore[union-attr]
+
+    def _warm_start(self, model: Any, trial: Trial) -> None:
+        """Loads the parent's best weights into a promoted trial's model (Hyperband, ASHA)."""
+        parent_id = str(trial.budget.parent_trial_id)  # type: ignore[union-attr]
+        path = self._checkpoint_path(parent_id)
+        if not path.exists():
+            raise errors.FailedTrialError(
+                f"Trial {trial.trial_id} continues trial {parent_id} from epoch "
+                f"{trial.budget.initial_epoch}, but {path} is missing (deleted by hand, or "  # type: ignore[union-attr]
+                "the parent never saved weights), so it cannot start from the parent's weights."
+            )
+        self._load_weights(model, path)
 
     # --- checkpoints -----------------------------------------------------------------------------
     def _checkpoint_path(self, trial_id: str) -> Path:
@@ -405,10 +439,35 @@ class Tuner(BaseTuner):
             )
         hp = trial.hyperparameters.copy()
         model = self._build_model(hp)
+        self._load_weights(model, path)
+        return model
+
+    @staticmethod
+    def _load_weights(model: Any, path: Path) -> None:
+        """Sets a model's weights from a checkpoint, building the model first when needed."""
         with np.load(path, allow_pickle=False) as archive:
             count = sum(name.startswith("arr_") for name in archive.files)
             weights = [archive[f"arr_{i}"] for i in range(count)]
             if not model.built and "input_shape" in archive.files:
                 model.build(tuple(json.loads(str(archive["input_shape"]))))
         model.set_weights(weights)
-        return model
+
+    def _delete_unneeded_checkpoints(self) -> None:
+        """Deletes the checkpoints no trial will read again.
+
+        That is, those of finished trials outside the best ``keep_top_k`` that the oracle will
+        not warm-start from.
+        """
+        warm_start_trial_ids = getattr(self.oracle, "warm_start_trial_ids", None)
+        if self.keep_top_k is None or warm_start_trial_ids is None:
+            return  # keep all; an oracle that cannot say what it needs keeps all too
+        root = Path(self.project_dir) / CHECKPOINTS_DIR
+        if not root.is_dir():
+            return
+        keep = set(warm_start_trial_ids())
+        keep |= {t.trial_id for t in self.oracle.get_best_trials(self.keep_top_k)}
+        trials = self.oracle.trials
+        for folder in root.iterdir():
+            trial = trials.get(folder.name)
+            if trial is not None and trial.status.is_finished and folder.name not in keep:
+                shutil.rmtree(folder, ignore_errors=True)

@@ -1,16 +1,22 @@
 """Search algorithms. Each oracle proposes trials; none imports a deep-learning framework."""
 
+from tuner.oracles.asha import AsyncSuccessiveHalvingOracle
 from tuner.oracles.base import Oracle, OracleLike, Proposal, ProposalAction
 from tuner.oracles.grid import GridSearchOracle
+from tuner.oracles.hyperband import HyperbandOracle
 from tuner.oracles.random import RandomSearchOracle
 
 # keras-tuner's names for the same classes.
 RandomSearch = RandomSearchOracle
 GridSearch = GridSearchOracle
+Hyperband = HyperbandOracle
 
 __all__ = [
+    "AsyncSuccessiveHalvingOracle",
     "GridSearch",
     "GridSearchOracle",
+    "Hyperband",
+    "HyperbandOracle",
     "Oracle",
     "OracleLike",
     "Proposal",

@@ -635,6 +635,14 @@ class Oracle:
             )
             return completed[:num_trials]
 
+    def warm_start_trial_ids(self) -> set[str]:
+        """Finished trials the algorithm may still continue from; none by default.
+
+        A warm start reads such a trial's checkpoint, so a tuner deleting checkpoints
+        (``keep_top_k``) keeps theirs.
+        """
+        return set()
+
     @property
     def remaining_trials(self) -> int | None:
         """How many more trials may be created (None: no limit)."""
