@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -407,10 +408,9 @@ class Tuner(BaseTuner):
         ``Input`` before loading its weights.
         """
         arrays = {f"arr_{i}": weight for i, weight in enumerate(weights)}
-        try:
+        # A subclassed or multi-input model has no single input shape: it builds itself.
+        with contextlib.suppress(AttributeError, ValueError, TypeError):
             arrays["input_shape"] = np.array(json.dumps(model.input_shape))
-        except (AttributeError, ValueError, TypeError):
-            pass  # a subclassed or multi-input model: it builds itself
         path = self._checkpoint_path(trial_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".weights.", suffix=".npz")
