@@ -5,6 +5,7 @@ from tuner.oracles.base import Oracle, OracleLike, Proposal, ProposalAction
 from tuner.oracles.grid import GridSearchOracle
 from tuner.oracles.hyperband import HyperbandOracle
 from tuner.oracles.random import RandomSearchOracle
+from tuner.oracles.stopping import MedianStoppingRule, StoppingRule
 
 # keras-tuner's names for the same classes.
 RandomSearch = RandomSearchOracle
@@ -17,10 +18,12 @@ __all__ = [
     "GridSearchOracle",
     "Hyperband",
     "HyperbandOracle",
+    "MedianStoppingRule",
     "Oracle",
     "OracleLike",
     "Proposal",
     "ProposalAction",
     "RandomSearch",
     "RandomSearchOracle",
+    "StoppingRule",
 ]

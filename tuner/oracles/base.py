@@ -34,6 +34,7 @@ from tuner.objective import (
     is_finite_number,
     objective_from_dict,
 )
+from tuner.oracles.stopping import StoppingRule
 from tuner.storage.base import Storage
 from tuner.storage.memory import InMemoryStorage
 from tuner.trial import Budget, Trial, TrialStatus
@@ -216,6 +217,9 @@ class Oracle:
         self._saved_state: str | None = None
         self._lock = threading.RLock()
         self._user_rng = np.random.default_rng(self._seed)
+        #: An optional early-stopping rule consulted at every reported step, on top of the
+        #: algorithm's own (e.g. ``MedianStoppingRule``); not persisted: set it again on resume.
+        self.stopping_rule: StoppingRule | None = None
 
     # --- the algorithm contract ------------------------------------------------------------------
     def _propose(self, trial_id: str) -> Proposal:
@@ -488,7 +492,15 @@ class Oracle:
                         sub = next(o for o in self.objective.objectives if o.name == name)  # type: ignore[union-attr]
                         trial.metrics.register(name, sub.direction)
                 trial.metrics.update(name, float(value), step)
-            if trial.status == TrialStatus.RUNNING and self._should_stop(trial, step):
+            if trial.status == TrialStatus.RUNNING and (
+                self._should_stop(trial, step)
+                or (
+                    self.stopping_rule is not None
+                    and self.stopping_rule.should_stop(
+                        trial, step, self.trials.values(), self.objective
+                    )
+                )
+            ):
                 trial.status = TrialStatus.STOPPED
             return trial.status
 
