@@ -370,6 +370,33 @@ def test_a_trial_that_kills_its_workers_fails_after_max_retries(ray_cluster, tmp
     assert tuner.get_best_hyperparameters(1)[0].values["x"] == 0.2
 
 
+class FatalTuner(SleepyTuner):
+    def run_trial(self, trial: Trial, **kwargs: Any) -> None:
+        if trial.hyperparameters.get("x") == 0.9:
+            raise kt.errors.FatalValueError("x=0.9 is not allowed: fix the model")
+        super().run_trial(trial, **kwargs)
+
+
+@pytest.mark.ray
+def test_a_fatal_error_on_a_worker_stops_the_search_on_the_driver(ray_cluster, tmp_path):
+    oracle = GridSearchOracle(objective="loss", hyperparameters=_space())
+    tuner = FatalTuner(
+        oracle, directory=str(tmp_path), project_name="fatal", workers=kt.RayWorkers(2)
+    )
+    with pytest.raises(kt.errors.FatalValueError, match=r"x=0\.9 is not allowed"):
+        tuner.search(pause=0.05, verbose=0)
+    statuses = {t.values["x"]: t.status for t in _trials_on_disk(tmp_path / "fatal")}
+    assert statuses[0.9] == TrialStatus.RUNNING  # runs again when the search is resumed
+    # The project is free again, and the driver's oracle knows what the workers did.
+    assert len(tuner.oracle.trials) == len(statuses)
+    SleepyTuner(
+        GridSearchOracle(objective="loss", hyperparameters=_space()),
+        directory=str(tmp_path),
+        project_name="fatal",
+    ).search(pause=0.0, verbose=0)
+    assert all(t.status == TrialStatus.COMPLETED for t in _trials_on_disk(tmp_path / "fatal"))
+
+
 DRIVER_SCRIPT = """
 import sys
 import tuner as kt

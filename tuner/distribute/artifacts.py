@@ -46,15 +46,16 @@ def collect_checkpoint_files(
     return _read_tree(root, root / CHECKPOINTS_DIR / trial_id)
 
 
-def remove_trial_files(project_dir: str | os.PathLike[str], trial_id: str) -> None:
-    """Deletes ``<project_dir>/<folder>/<trial_id>/`` for every folder (after shipping them)."""
-    root = Path(project_dir)
+def empty_directory(directory: str | os.PathLike[str]) -> None:
+    """Deletes everything inside ``directory`` (a worker's scratch project, once shipped)."""
+    root = Path(directory)
     if not root.is_dir():
         return
-    for folder in root.iterdir():
-        target = folder / trial_id
-        if target.is_dir():
-            shutil.rmtree(target, ignore_errors=True)
+    for entry in root.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def write_files(project_dir: str | os.PathLike[str], files: Mapping[str, bytes]) -> None:

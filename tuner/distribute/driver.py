@@ -90,6 +90,11 @@ def run_distributed_search(
         if started_ray:
             ray.shutdown()
         tuner.oracle.reload()  # the host wrote the project directory: catch up with it
+    # Workers cannot prune the project's checkpoints (they write elsewhere): the driver does,
+    # once, with the finished search (the Keras tuner's keep_top_k).
+    prune_checkpoints = getattr(tuner, "_delete_unneeded_checkpoints", None)
+    if prune_checkpoints is not None:
+        prune_checkpoints()
 
 
 class _WorkerPool:

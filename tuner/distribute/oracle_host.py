@@ -15,6 +15,7 @@ Contract:
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ class OracleSpec:
             oracle = self.oracle_class(
                 objective=objective_from_dict(self.objective),
                 hyperparameters=HyperParameters.from_config(self.hyperparameters),
-                **self.config,
+                **_accepted_arguments(self.oracle_class, self.config),
             )
         except TypeError as error:
             raise TypeError(
@@ -90,6 +91,19 @@ class OracleSpec:
             ) from error
         oracle.seed = self.seed
         return oracle
+
+
+def _accepted_arguments(oracle_class: type[Oracle], config: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``config`` the constructor takes.
+
+    Some entries are derived rather than given (Hyperband computes ``max_trials``); whether the
+    rebuilt oracle is the same is checked by comparing configs (:meth:`OracleSpec.of`).
+    """
+    parameters = inspect.signature(oracle_class).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return dict(config)
+    names = {p.name for p in parameters}
+    return {name: value for name, value in config.items() if name in names}
 
 
 class OracleHost:

@@ -13,6 +13,7 @@ import json
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,8 @@ from tuner.trial import Trial, TrialStatus
 if TYPE_CHECKING:
     from tuner.search import BaseTuner
 
+#: How old the snapshot of every trial that ``OracleProxy.trials`` returns may be, in seconds.
+_SNAPSHOT_SECONDS = 1.0
 #: Tuner attributes that are not shipped: each side has its own.
 _LOCAL_ATTRIBUTES = ("oracle", "_storage", "workers")
 
@@ -122,6 +125,7 @@ class OracleProxy:
         #: How many trials this proxy handed out.
         self.trials_run = 0
         self._running: dict[str, Trial] = {}  # the copies handed out, to mirror changes on
+        self._trials_snapshot: tuple[float, dict[str, Trial]] | None = None
 
     def create_trial(self, tuner_id: str) -> Trial:
         text, parent_files = _call(self._host.create_trial, self.tuner_id)
@@ -145,7 +149,9 @@ class OracleProxy:
     def end_trial(self, trial: Trial) -> None:
         files = artifacts.collect_trial_files(self._project_dir, trial.trial_id)
         text = _call(self._host.end_trial, self.tuner_id, json.dumps(trial.to_dict()), files)
-        artifacts.remove_trial_files(self._project_dir, trial.trial_id)
+        # Shipped: the scratch directory holds nothing more of value (parents' checkpoints
+        # fetched for a warm start included), so it does not grow over a long search.
+        artifacts.empty_directory(self._project_dir)
         stored = Trial.from_dict(json.loads(text))
         # The caller keeps using its copy (callbacks print it): give it the oracle's verdict.
         for name in ("status", "score", "best_step", "message", "retries", "end_time"):
@@ -180,9 +186,16 @@ class OracleProxy:
 
     @property
     def trials(self) -> dict[str, Trial]:
-        """Every trial of the search (fetched: a snapshot, not a live view)."""
-        found = (Trial.from_dict(json.loads(text)) for text in _call(self._host.get_trials))
-        return {trial.trial_id: trial for trial in found}
+        """Every trial of the search: a snapshot, at most a second old.
+
+        The console display asks for it several times per trial; fetching every trial each
+        time would make a long search's bookkeeping grow with the square of its trials.
+        """
+        now = time.monotonic()
+        if self._trials_snapshot is None or now - self._trials_snapshot[0] > _SNAPSHOT_SECONDS:
+            found = (Trial.from_dict(json.loads(text)) for text in _call(self._host.get_trials))
+            self._trials_snapshot = (now, {trial.trial_id: trial for trial in found})
+        return self._trials_snapshot[1]
 
     @property
     def remaining_trials(self) -> int | None:
