@@ -11,9 +11,11 @@ never saw: confusion matrix and ROC AUC.
 
 Full settings: 5 trials (as the seed) of up to 50 epochs with EarlyStopping (val_loss,
 patience 5), batch size 32, validated on 20% of the training split (the seed validated on
-its test split; here the test split stays unseen until the end). It takes a minute or two on
-two CPU cores; the seed reported a best validation accuracy of 0.982, and the README's
-cross-validation section has the figures this script reached.
+its test split; here the test split stays unseen until the end). The seed reported a best
+validation accuracy of 0.982. Measured (seed 42, two busy CPU cores, about 3 minutes): best
+validation accuracy 1.000 (on 91 validation rows; 416 relu units, 3 layers, dropout 0.2,
+Adam at 1e-4), and on the 114-row test split: accuracy 0.965, ROC AUC 0.995, confusion
+matrix [[40 2] [2 70]].
 
 Data: scikit-learn's copy of the Wisconsin diagnostic breast cancer data set
 (``load_breast_cancer``), 569 tumours, 30 features.

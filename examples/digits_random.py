@@ -10,8 +10,9 @@ never saw during the search.
     python examples/digits_random.py --quick    # 2 trials of 1 epoch
 
 Full settings: 20 trials of up to 30 epochs (EarlyStopping on val_loss, patience 5), batch
-size 32, validation on 20% of the training split. On two CPU cores it takes a few minutes;
-see the README's cross-validation section for the test accuracy it reached.
+size 32, validation on 20% of the training split. Measured (seed 3, two busy CPU cores, about
+6 minutes): best validation accuracy 0.974 (one hidden layer of 352 units, Adam at 2.9e-4),
+and 0.967 accuracy of that model on the 450 test digits.
 """
 
 from __future__ import annotations
