@@ -62,6 +62,14 @@ class TooManyFailedTrialsError(TunerError, RuntimeError):
     """``max_consecutive_failed_trials`` trials failed in a row; the search stopped."""
 
 
+class TrialProcessError(TunerError, RuntimeError):
+    """A trial run in its own subprocess (``trial_isolation="process"``) raised or died.
+
+    The message holds the subprocess's traceback, or how it ended (e.g. killed by SIGKILL). The
+    trial is FAILED and may be retried, as for any exception raised by a trial.
+    """
+
+
 class StorageError(TunerError, OSError):
     """A project directory cannot be used as it is."""
 

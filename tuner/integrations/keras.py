@@ -18,7 +18,7 @@ import numpy as np
 from tuner import errors
 from tuner.hypermodel import HyperModel
 from tuner.hyperparameters import HyperParameters
-from tuner.integrations import cross_validation
+from tuner.integrations import cross_validation, isolation
 from tuner.objective import is_finite_number
 from tuner.oracles.base import Oracle, trial_index
 from tuner.search import BaseTuner
@@ -83,6 +83,12 @@ class Tuner(BaseTuner):
             (``oracle.get_best_trials(k)``) nor still needed by the oracle to warm-start a
             trial (``oracle.warm_start_trial_ids()``: Hyperband keeps a bracket's until it
             ends), so long searches do not fill the disk.
+        trial_isolation: ``"none"`` (default) trains every trial in the search process;
+            ``"process"`` trains each trial in a fresh subprocess, which gives back all the
+            memory TensorFlow keeps of each model (a few MB per trial otherwise), at the cost of
+            starting Python and Keras once per trial (seconds). Numpy training data is shared
+            through memory-mapped files; the hypermodel, callbacks and other fit arguments must
+            be picklable (cloudpickle). See :mod:`tuner.integrations.isolation`.
         directory, project_name, overwrite, tuner_id, logger: See :class:`~tuner.BaseTuner`.
 
     Each execution starts from a fresh model. With a seed on the oracle, each execution's weights
@@ -118,6 +124,7 @@ class Tuner(BaseTuner):
         executions_per_trial: int = 1,
         cv: Any = None,
         keep_top_k: int | None = None,
+        trial_isolation: str = "none",
         **kwargs: Any,
     ):
         if executions_per_trial < 1:
@@ -130,6 +137,9 @@ class Tuner(BaseTuner):
                 f"keep_top_k must be None (keep all) or an integer >= 0, got {keep_top_k!r}."
             )
         self.keep_top_k = keep_top_k
+        self.trial_isolation = isolation.check_isolation(trial_isolation)
+        # Shared training data and the spare trial subprocess (trial_isolation="process").
+        self._trial_data: isolation.TrialProcesses | None = None
         self.cv = cv
         self.max_model_size = max_model_size
         self.optimizer = optimizer
@@ -250,6 +260,10 @@ class Tuner(BaseTuner):
 
         The best epoch's weights of the best execution are saved as the trial's checkpoint.
         """
+        if self.trial_isolation == "process":
+            # Registers the HParams writers of TensorBoard callbacks here, in the search process.
+            self._copy_callbacks(fit_kwargs.get("callbacks"), trial, 0)
+            return isolation.run_trial_in_subprocess(self, trial, fit_args, fit_kwargs)
         if self.cv is not None:
             return self._run_cross_validated_trial(trial, *fit_args, **fit_kwargs)
         if "groups" in fit_kwargs:
