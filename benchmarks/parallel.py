@@ -116,6 +116,7 @@ def child_tuner(spec: dict[str, Any]) -> dict[str, Any]:
 
         start = time.perf_counter()
         ray.init(
+            address="local",  # a runtime of its own, even when `ray start` runs on this machine
             num_cpus=spec.get("num_cpus", 2),
             num_gpus=spec.get("num_gpus", 0),
             include_dashboard=False,
@@ -245,16 +246,17 @@ def run_child(spec: dict[str, Any], env: dict[str, str] | None = None) -> subpro
         [sys.executable, SCRIPT, "--child", json.dumps(spec)],
         env={**os.environ, **QUIET, **(env or {})},
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
     )
 
 
 def child_result(process: subprocess.Popen, timeout: float) -> dict[str, Any]:
-    out, _ = process.communicate(timeout=timeout)
+    out, err = process.communicate(timeout=timeout)
     if process.returncode != 0:
-        raise RuntimeError(f"a benchmark process failed (exit {process.returncode})")
+        tail = "\n".join(err.strip().splitlines()[-15:])
+        raise RuntimeError(f"a benchmark process failed (exit {process.returncode}):\n{tail}")
     lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
     return json.loads(lines[-1][len("RESULT ") :]) if lines else {}
 

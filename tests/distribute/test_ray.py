@@ -11,7 +11,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -36,6 +38,7 @@ HAS_RAY = importlib.util.find_spec("ray") is not None
 requires_ray = pytest.mark.skipif(
     not HAS_RAY, reason="ray is not installed (pip install tuner[ray])"
 )
+ROOT = Path(__file__).resolve().parents[2]
 #: Set in the workers' environment only: trials that see it kill their worker.
 KILLER_VARIABLE = "TUNER_TEST_KILL_WORKER_AT"
 
@@ -118,6 +121,31 @@ def test_host_makes_workers_wait_while_a_running_trial_may_change_the_answer(tmp
     assert _create(host, "b").status == TrialStatus.RUNNING
 
 
+def test_a_host_on_another_machine_works_on_a_copy_the_driver_follows(tmp_path):
+    local = tmp_path / "local"  # the driver's project, out of the host's reach (Ray Client)
+    driver_oracle = GridSearchOracle(objective="loss", hyperparameters=_space(), seed=1)
+    driver_oracle.attach_storage(JsonDirStorage(local))
+    host = OracleHost(
+        OracleSpec.of(driver_oracle), None, 1, artifacts.collect_project_files(local)
+    )
+    trial = _create(host, "a")
+    position, files = host.changes_since(0)
+    assert f"trials/{trial.trial_id}.json" in files
+    artifacts.write_files(local, files)
+    host.update_trial("a", trial.trial_id, {"loss": 0.5}, 0)
+    trial.status = TrialStatus.COMPLETED
+    checkpoint = f"checkpoints/{trial.trial_id}/weights.npz"
+    host.end_trial("a", json.dumps(trial.to_dict()), {checkpoint: b"weights"})
+    position, files = host.changes_since(position)
+    order = list(files)
+    assert order.index(checkpoint) < order.index(f"trials/{trial.trial_id}.json")
+    artifacts.write_files(local, files)
+    assert host.changes_since(position) == (position, {})
+    [copied] = JsonDirStorage(local).load_trials()
+    assert copied.status == TrialStatus.COMPLETED and copied.score == 0.5
+    assert (local / checkpoint).read_bytes() == b"weights"
+
+
 def test_oracle_spec_names_an_oracle_that_cannot_be_rebuilt():
     class PickyOracle(RandomSearchOracle):
         def __init__(self, objective: Any, threshold: float):
@@ -194,7 +222,8 @@ if HAS_RAY:
 def ray_cluster():
     if not HAS_RAY:
         pytest.skip("ray is not installed (pip install tuner[ray])")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # address="local": a cluster of its own, even if `ray start` runs on this machine.
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
 
@@ -412,11 +441,10 @@ tuner.search(pause=0.3, verbose=0)
 @pytest.mark.ray
 def test_a_killed_driver_resumes_where_it_stopped(ray_cluster, tmp_path):
     project = tmp_path / "resumed"
-    root = Path(__file__).resolve().parents[2]
     driver = subprocess.Popen(
         [sys.executable, "-c", DRIVER_SCRIPT, ray_cluster, str(tmp_path)],
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -448,3 +476,77 @@ def test_a_killed_driver_resumes_where_it_stopped(ray_cluster, tmp_path):
     for trial_id, trial in completed_before.items():  # finished trials were not run again
         assert trials[trial_id].end_time == trial.end_time
         assert trials[trial_id].score == trial.score
+
+
+CLIENT_SCRIPT = """
+import sys
+import tuner as kt
+from tests.distribute.test_ray import SleepyTuner, _sleepy_oracle
+
+address, directory = sys.argv[1:3]
+tuner = SleepyTuner(_sleepy_oracle(6), directory=directory, project_name="client",
+                    workers=kt.RayWorkers(2, address=address))
+tuner.search(pause=0.1, verbose=0)
+print("best", tuner.oracle.get_best_trials(1)[0].trial_id)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("TUNER_TEST_RAY_CLIENT") != "1",
+    reason="starts a second Ray cluster with a Ray Client server (about a minute; Ray Client's "
+    "per-connection server can time out on a loaded machine): set TUNER_TEST_RAY_CLIENT=1",
+)
+def test_a_search_through_ray_client_writes_the_project_here(tmp_path):
+    if shutil.which("ray") is None:
+        pytest.skip("the `ray` command is not on PATH")
+    client_port = _free_port()
+    # Token authentication is off for this throw-away cluster: Ray Client does not send the
+    # token in every Ray version.
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "PYTHONPATH": str(ROOT)}
+    head = subprocess.Popen(
+        [
+            "ray",
+            "start",
+            "--head",
+            f"--port={_free_port()}",
+            f"--ray-client-server-port={client_port}",
+            "--num-cpus=2",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+            "--block",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, ended below
+    )
+    try:
+        driver = subprocess.run(
+            [sys.executable, "-c", CLIENT_SCRIPT, f"ray://127.0.0.1:{client_port}", str(tmp_path)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert driver.returncode == 0, driver.stderr[-3000:]
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
+    trials = _trials_on_disk(tmp_path / "client")  # copied back from the cluster
+    assert len(trials) == 6 and _distinct_values(trials) == 6
+    assert all(t.status == TrialStatus.COMPLETED for t in trials)
+    best = min(trials, key=lambda t: t.score)
+    assert f"best {best.trial_id}" in driver.stdout

@@ -38,6 +38,16 @@ def collect_trial_files(project_dir: str | os.PathLike[str], trial_id: str) -> d
     return files
 
 
+def collect_project_files(project_dir: str | os.PathLike[str]) -> dict[str, bytes]:
+    """Reads every file of a project directory but its lock and temporary files."""
+    root = Path(project_dir)
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not path.name.startswith(".")
+    }
+
+
 def collect_checkpoint_files(
     project_dir: str | os.PathLike[str], trial_id: str
 ) -> dict[str, bytes]:

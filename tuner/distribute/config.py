@@ -46,7 +46,9 @@ class RayWorkers:
             device (TensorFlow memory growth, JAX without preallocation, a torch memory
             fraction).
         address: None starts a local Ray runtime (or uses the one already started by
-            ``ray.init``); ``"auto"`` or ``"host:port"`` joins a running cluster.
+            ``ray.init``); ``"auto"`` or ``"host:port"`` joins a running cluster from one of its
+            nodes; ``"ray://host:10001"`` joins one from outside through Ray Client (the oracle
+            then works on a copy of the project in the cluster, copied back every second).
         env_vars: Extra environment variables for the worker processes.
         init_kwargs: Extra arguments for ``ray.init`` when this object starts Ray (for example
             ``{"num_cpus": 4}``).
@@ -92,13 +94,6 @@ class RayWorkers:
             )
         if self.address is not None and not isinstance(self.address, str):
             raise TypeError(f"address must be a string or None, got {self.address!r}.")
-        if self.address is not None and self.address.startswith("ray://"):
-            raise ValueError(
-                f"address={self.address!r}: Ray Client addresses are not supported, because the "
-                "oracle must write the project directory on the machine that runs the search. "
-                "Run the search on a node of the cluster with address='auto' (for example "
-                "through `ray job submit`)."
-            )
         if not _ray_is_installed():
             raise missing_dependency("ray", "kt.RayWorkers (parallel search)", "ray")
 

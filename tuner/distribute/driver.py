@@ -11,6 +11,7 @@ project directory, so ``get_best_models`` and friends see every trial.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from tuner import errors
+from tuner.distribute import artifacts
 from tuner.distribute.oracle_host import OracleHost, OracleSpec
 from tuner.distribute.worker import TrialWorker, make_blueprint
 
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from tuner.distribute.config import RayWorkers
     from tuner.search import BaseTuner
 
+#: Seconds between two copies of the host's changes to the caller's machine (Ray Client).
+_SYNC_SECONDS = 1.0
 #: Prefix of the worker actors' names (``tuner-worker:<project dir>:<tuner id>``).
 WORKER_NAME_PREFIX = "tuner-worker"
 
@@ -59,34 +63,44 @@ def run_distributed_search(
         tuner._populate_initial_space()
     spec = OracleSpec.of(tuner.oracle)
     blueprint = make_blueprint(tuner)
+    project_dir = os.path.abspath(tuner.project_dir)
     started_ray = False
     if not ray.is_initialized():
         ray.init(address=config.address, **dict(config.init_kwargs))
         started_ray = True
-    pool = None
+    host = pool = None
     try:
         _check_resources(config)
-        host = (
-            ray.remote(OracleHost)
-            .options(
-                num_cpus=0,
-                scheduling_strategy=NodeAffinitySchedulingStrategy(
-                    ray.get_runtime_context().get_node_id(), soft=False
-                ),
+        reruns = max(1, tuner.oracle.max_retries_per_trial)
+        if _is_ray_client():
+            # This process is outside the cluster: the host works on a copy of the project,
+            # which the pool copies back here as it changes.
+            host = (
+                ray.remote(OracleHost)
+                .options(num_cpus=0)
+                .remote(spec, None, reruns, artifacts.collect_project_files(project_dir))
             )
-            .remote(
-                spec,
-                os.path.abspath(tuner.project_dir),
-                max(1, tuner.oracle.max_retries_per_trial),
+            mirror_to: str | None = project_dir
+        else:  # the host writes the project directory itself, on this node
+            node = ray.get_runtime_context().get_node_id()
+            host = (
+                ray.remote(OracleHost)
+                .options(
+                    num_cpus=0,
+                    scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
+                )
+                .remote(spec, project_dir, reruns)
             )
-        )
+            mirror_to = None
         _get(host.describe.remote())  # raises here if the oracle cannot be rebuilt
         fit_data = _put_fit_data(fit_args, fit_kwargs)
-        pool = _WorkerPool(config, tuner.project_dir, host, blueprint, fit_data)
+        pool = _WorkerPool(config, project_dir, host, blueprint, fit_data, mirror_to)
         pool.run()
     finally:
         if pool is not None:
             pool.stop()
+        if host is not None:
+            ray.kill(host)
         if started_ray:
             ray.shutdown()
         tuner.oracle.reload()  # the host wrote the project directory: catch up with it
@@ -97,13 +111,28 @@ def run_distributed_search(
         prune_checkpoints()
 
 
+def _is_ray_client() -> bool:
+    """Whether this process reaches Ray through Ray Client (``ray://``), outside the cluster."""
+    from ray.util.client import ray as client
+
+    return bool(client.is_connected())
+
+
 class _WorkerPool:
     """Keeps ``num_workers`` workers running until the oracle stops them all."""
 
     def __init__(
-        self, config: RayWorkers, project_dir: str, host: Any, blueprint: bytes, fit_data: Any
+        self,
+        config: RayWorkers,
+        project_dir: str,
+        host: Any,
+        blueprint: bytes,
+        fit_data: Any,
+        mirror_to: str | None,
     ):
         self._config = config
+        self._mirror_to = mirror_to
+        self._synced = 0  # the host's journal position copied so far
         self._project_dir = project_dir
         self._host = host
         self._blueprint = blueprint
@@ -123,18 +152,29 @@ class _WorkerPool:
     def run(self) -> None:
         for _ in range(self._config.num_workers):
             self._start_worker()
+        timeout = _SYNC_SECONDS if self._mirror_to is not None else None
         while self._running:
-            [ready], _ = ray.wait(list(self._running), num_returns=1)
-            worker = self._running.pop(ready)
-            try:
-                ray.get(ready)
-            except ray.exceptions.RayActorError as death:
-                self._replace(worker, death)
-            except ray.exceptions.RayTaskError as error:
-                cause = getattr(error, "cause", None)
-                if isinstance(cause, BaseException):
-                    raise cause from error
-                raise
+            ready, _ = ray.wait(list(self._running), num_returns=1, timeout=timeout)
+            self.sync()
+            for reference in ready:
+                worker = self._running.pop(reference)
+                try:
+                    ray.get(reference)
+                except ray.exceptions.RayActorError as death:
+                    self._replace(worker, death)
+                except ray.exceptions.RayTaskError as error:
+                    cause = getattr(error, "cause", None)
+                    if isinstance(cause, BaseException):
+                        raise cause from error
+                    raise
+        self.sync()
+
+    def sync(self) -> None:
+        """Copies the files the host changed to this machine's project (Ray Client only)."""
+        if self._mirror_to is None:
+            return
+        self._synced, files = _get(self._host.changes_since.remote(self._synced))
+        artifacts.write_files(self._mirror_to, files)
 
     def _start_worker(self) -> None:
         tuner_id = f"ray-worker-{self._started}"
@@ -162,6 +202,8 @@ class _WorkerPool:
         for worker in self._running.values():
             ray.kill(worker.actor)
         self._running.clear()
+        with contextlib.suppress(Exception):  # keep what the host has, if it still answers
+            self.sync()
 
 
 def _get(reference: Any) -> Any:

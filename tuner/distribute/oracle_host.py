@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from tuner.distribute import artifacts
 from tuner.hyperparameters import HyperParameters, hyperparameter_from_config
 from tuner.objective import objective_from_dict
 from tuner.oracles.base import Oracle
-from tuner.storage.json_dir import JsonDirStorage
+from tuner.storage.json_dir import PROJECT_FILE, STATE_FILE, TRIALS_DIR, JsonDirStorage
 from tuner.trial import Trial, TrialStatus
 
 
@@ -106,25 +107,67 @@ def _accepted_arguments(oracle_class: type[Oracle], config: Mapping[str, Any]) -
     return {name: value for name, value in config.items() if name in names}
 
 
+class _JournaledStorage(JsonDirStorage):
+    """The project directory, remembering the order in which its files were last written."""
+
+    def __init__(self, project_dir: Path):
+        super().__init__(project_dir)
+        #: Relative path -> sequence number of its last write (1, 2, ...).
+        self.journal: dict[str, int] = {}
+        self._sequence = 0
+
+    def record(self, relative_path: str) -> None:
+        """Notes that a file was (re)written."""
+        self._sequence += 1
+        self.journal[relative_path] = self._sequence
+
+    def save_project(self, project: dict[str, Any]) -> None:
+        super().save_project(project)
+        self.record(PROJECT_FILE)
+
+    def save_state(self, state: dict[str, Any]) -> None:
+        super().save_state(state)
+        self.record(STATE_FILE)
+
+    def save_trial(self, trial: Trial) -> None:
+        super().save_trial(trial)
+        self.record(f"{TRIALS_DIR}/{trial.trial_id}.json")
+
+
 class OracleHost:
     """The oracle of a distributed search, as a Ray actor (see the module docstring).
 
     Args:
         spec: The oracle to rebuild.
-        project_dir: Absolute path of the project directory on this node. The project must
-            exist (the driver opened it); the host reloads it.
+        project_dir: Absolute path of the project directory on this node; the project must
+            exist (the driver opened it), and the host reloads it. None when the driver's files
+            are on another machine (Ray Client): the host then works in a folder of its own,
+            filled with ``initial_files``, and the driver copies back what changes
+            (:meth:`changes_since`).
         lost_trial_reruns: How many times a trial whose worker died is run again before it is
             marked FAILED.
+        initial_files: The driver's project files (relative path -> bytes), when
+            ``project_dir`` is None.
 
     Example:
         >>> import ray  # doctest: +SKIP
         >>> host = ray.remote(OracleHost).remote(spec, "/abs/runs/project", 1)  # doctest: +SKIP
     """
 
-    def __init__(self, spec: OracleSpec, project_dir: str, lost_trial_reruns: int):
+    def __init__(
+        self,
+        spec: OracleSpec,
+        project_dir: str | None,
+        lost_trial_reruns: int,
+        initial_files: Mapping[str, bytes] | None = None,
+    ):
+        if project_dir is None:
+            project_dir = tempfile.mkdtemp(prefix="tuner-oracle-host-")
+            artifacts.write_files(project_dir, initial_files or {})
         self._project_dir = Path(project_dir)
+        self._storage = _JournaledStorage(self._project_dir)
         self._oracle = spec.build()
-        self._oracle.attach_storage(JsonDirStorage(self._project_dir))
+        self._oracle.attach_storage(self._storage)
         self._lost_trial_reruns = lost_trial_reruns
         self._owners: dict[str, str] = {}  # trial id -> tuner id of the worker running it
         self._dead: set[str] = set()
@@ -166,6 +209,19 @@ class OracleHost:
         )
         self._oracle.end_trial(trial)
         return {"held_trial": True, "work_left": self._work_left()}
+
+    def changes_since(self, sequence: int) -> tuple[int, dict[str, bytes]]:
+        """The files written after ``sequence``, in the order of their last write.
+
+        Copying them in this order keeps the project's invariants on the copy at every
+        instant (a checkpoint is there before the trial that points to it is completed).
+
+        Returns:
+            The sequence number to ask from next time, and relative path -> content.
+        """
+        changed = [(n, path) for path, n in self._storage.journal.items() if n > sequence]
+        files = {path: (self._project_dir / path).read_bytes() for _, path in sorted(changed)}
+        return max((n for n, _ in changed), default=sequence), files
 
     def _work_left(self) -> bool:
         remaining = self._oracle.remaining_trials
@@ -212,7 +268,7 @@ class OracleHost:
         incoming = Trial.from_dict(json.loads(trial_json))
         if self._owners.get(incoming.trial_id) != tuner_id:
             return json.dumps(self._oracle.get_trial(incoming.trial_id).to_dict())
-        artifacts.write_files(self._project_dir, files)
+        self._write_files(files)
         del self._owners[incoming.trial_id]
         self._oracle.end_trial(incoming)
         return json.dumps(self._oracle.get_trial(incoming.trial_id).to_dict())
@@ -227,8 +283,13 @@ class OracleHost:
         """Writes the trial's files so far, then records one finished execution (or fold)."""
         if self._owners.get(trial_id) != tuner_id:
             return
-        artifacts.write_files(self._project_dir, files)
+        self._write_files(files)
         self._oracle.record_execution(trial_id, record)
+
+    def _write_files(self, files: Mapping[str, bytes]) -> None:
+        artifacts.write_files(self._project_dir, files)
+        for path in files:
+            self._storage.record(path)
 
     def update_space(self, hyperparameters_config: Mapping[str, Any]) -> None:
         """Adds hyperparameters a worker's build met for the first time."""
@@ -256,10 +317,7 @@ class OracleHost:
         """The best trials, as JSON texts, best first."""
         return [json.dumps(t.to_dict()) for t in self._oracle.get_best_trials(num_trials)]
 
-    def get_trials(self) -> list[str]:
-        """Every trial, as JSON texts."""
-        return [json.dumps(t.to_dict()) for t in self._oracle.trials.values()]
-
-    def remaining_trials(self) -> int | None:
-        """How many more trials the oracle may create."""
-        return self._oracle.remaining_trials
+    def get_trials(self) -> tuple[list[str], int | None]:
+        """Every trial, as JSON texts, and how many more trials the oracle may create."""
+        texts = [json.dumps(t.to_dict()) for t in self._oracle.trials.values()]
+        return texts, self._oracle.remaining_trials

@@ -125,7 +125,7 @@ class OracleProxy:
         #: How many trials this proxy handed out.
         self.trials_run = 0
         self._running: dict[str, Trial] = {}  # the copies handed out, to mirror changes on
-        self._trials_snapshot: tuple[float, dict[str, Trial]] | None = None
+        self._trials_snapshot: tuple[float, dict[str, Trial], int | None] | None = None
 
     def create_trial(self, tuner_id: str) -> Trial:
         text, parent_files = _call(self._host.create_trial, self.tuner_id)
@@ -191,16 +191,21 @@ class OracleProxy:
         The console display asks for it several times per trial; fetching every trial each
         time would make a long search's bookkeeping grow with the square of its trials.
         """
-        now = time.monotonic()
-        if self._trials_snapshot is None or now - self._trials_snapshot[0] > _SNAPSHOT_SECONDS:
-            found = (Trial.from_dict(json.loads(text)) for text in _call(self._host.get_trials))
-            self._trials_snapshot = (now, {trial.trial_id: trial for trial in found})
-        return self._trials_snapshot[1]
+        return self._snapshot()[0]
 
     @property
     def remaining_trials(self) -> int | None:
-        """How many more trials the oracle may create."""
-        return _call(self._host.remaining_trials)
+        """How many more trials the oracle may create (as of :attr:`trials`' snapshot)."""
+        return self._snapshot()[1]
+
+    def _snapshot(self) -> tuple[dict[str, Trial], int | None]:
+        now = time.monotonic()
+        if self._trials_snapshot is None or now - self._trials_snapshot[0] > _SNAPSHOT_SECONDS:
+            texts, remaining = _call(self._host.get_trials)
+            found = (Trial.from_dict(json.loads(text)) for text in texts)
+            trials = {trial.trial_id: trial for trial in found}
+            self._trials_snapshot = (now, trials, remaining)
+        return self._trials_snapshot[1], self._trials_snapshot[2]
 
     # --- mirroring -------------------------------------------------------------------------------
     def _mirror_update(
