@@ -96,6 +96,13 @@ class RayWorkers:
             raise TypeError(f"address must be a string or None, got {self.address!r}.")
         if not _ray_is_installed():
             raise missing_dependency("ray", "kt.RayWorkers (parallel search)", "ray")
+        if self.gpus_per_worker > 0:
+            # This process builds models too (to learn the space, before a grid search or a
+            # define-by-run one) and shares the GPUs with the workers: it must not take a
+            # device's whole memory either. Set now, before the tuner is built: the frameworks
+            # read these when they first touch a GPU.
+            for name, value in _GPU_SHARING_VARIABLES.items():
+                os.environ.setdefault(name, value)
 
     @property
     def packs_gpus(self) -> bool:
@@ -123,12 +130,6 @@ class RayWorkers:
         """Runs the trials of ``tuner``'s search on Ray; called by ``BaseTuner.search``."""
         from tuner.distribute.driver import run_distributed_search  # imports ray
 
-        if self.gpus_per_worker > 0:
-            # This process builds models too (to learn the space) and shares the GPUs with
-            # the workers: it must not take a device's whole memory either. The frameworks
-            # read these when they first touch the GPU, which has not happened yet.
-            for name, value in _GPU_SHARING_VARIABLES.items():
-                os.environ.setdefault(name, value)
         run_distributed_search(self, tuner, fit_args, fit_kwargs)
 
 
