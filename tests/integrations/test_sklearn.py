@@ -246,3 +246,24 @@ def test_sklearn_tuner_never_imports_keras(tmp_path):
         env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_sample_weights_follow_their_rows_into_each_fold(regression, tmp_path):
+    x, y = regression
+    x = x[:60]
+    y = y[:60]
+    weights = np.arange(60, dtype=float)  # a row's weight is its index
+    x_indexed = np.column_stack([x, weights])  # the last column says which row it is
+    seen = []
+
+    class CheckingRidge(linear_model.Ridge):
+        def fit(self, X, y, sample_weight=None):
+            seen.append(np.array_equal(sample_weight, X[:, -1]))
+            return super().fit(X, y, sample_weight)
+
+    search = kt.SklearnTuner(
+        _oracle(max_trials=1), lambda hp: CheckingRidge(alpha=hp.Float("alpha", 0.1, 1.0)),
+        cv=3, model_format=None, directory=tmp_path,
+    )  # fmt: skip
+    search.search(x_indexed, y, sample_weight=weights)
+    assert seen == [True, True, True]
