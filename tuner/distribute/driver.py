@@ -98,8 +98,10 @@ def run_distributed_search(
         pool.run()
     finally:
         if pool is not None:
-            pool.stop()
+            pool.stop()  # copies the host's last changes here first (Ray Client)
         if host is not None:
+            with contextlib.suppress(Exception):  # the host may be gone with its node
+                ray.get(host.dispose.remote(), timeout=30)
             ray.kill(host)
         if started_ray:
             ray.shutdown()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -161,6 +162,7 @@ class OracleHost:
         lost_trial_reruns: int,
         initial_files: Mapping[str, bytes] | None = None,
     ):
+        self._owns_directory = project_dir is None
         if project_dir is None:
             project_dir = tempfile.mkdtemp(prefix="tuner-oracle-host-")
             artifacts.write_files(project_dir, initial_files or {})
@@ -204,11 +206,17 @@ class OracleHost:
         trial.retryable = False
         trial.message = (
             f"The worker running trial {trial.trial_id} died {trial.retries + 1} time(s), so the "
-            f"trial is not run again (max_retries_per_trial="
-            f"{self._oracle.max_retries_per_trial}). The last death: {reason}"
+            f"trial is not run again (a trial whose worker dies runs again at most "
+            f"max(1, max_retries_per_trial) = {self._lost_trial_reruns} time(s)). The last "
+            f"death: {reason}"
         )
         self._oracle.end_trial(trial)
         return {"held_trial": True, "work_left": self._work_left()}
+
+    def dispose(self) -> None:
+        """Deletes the working copy of the project, when the host made one (Ray Client)."""
+        if self._owns_directory:
+            shutil.rmtree(self._project_dir, ignore_errors=True)
 
     def changes_since(self, sequence: int) -> tuple[int, dict[str, bytes]]:
         """The files written after ``sequence``, in the order of their last write.
