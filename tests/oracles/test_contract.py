@@ -16,10 +16,12 @@ from tests.conftest import SPACES, drive
 from tuner.hyperparameters import HyperParameters
 from tuner.oracles import (
     AsyncSuccessiveHalvingOracle,
+    BayesianOptimizationOracle,
     GridSearchOracle,
     HyperbandOracle,
     Oracle,
     RandomSearchOracle,
+    TPEOracle,
 )
 from tuner.storage import JsonDirStorage
 from tuner.trial import TrialStatus
@@ -39,6 +41,21 @@ ORACLE_FACTORIES: dict[str, OracleFactory] = {
     ),
     "asha": lambda hp, seed, max_trials: AsyncSuccessiveHalvingOracle(
         objective="loss", max_trials=max_trials, max_epochs=9, seed=seed, hyperparameters=hp
+    ),
+    # Few initial points, so that most trials (and the resume test) exercise the models.
+    "bayesian": lambda hp, seed, max_trials: BayesianOptimizationOracle(
+        objective="loss",
+        max_trials=max_trials,
+        seed=seed,
+        hyperparameters=hp,
+        num_initial_points=3,
+    ),
+    "tpe": lambda hp, seed, max_trials: TPEOracle(
+        objective="loss",
+        max_trials=max_trials,
+        seed=seed,
+        hyperparameters=hp,
+        num_initial_points=3,
     ),
 }
 
