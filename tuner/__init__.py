@@ -29,6 +29,8 @@ _LAZY = {
     "GridSearch": "tuner.tuners",
     "Hyperband": "tuner.tuners",
     "AsyncSuccessiveHalving": "tuner.tuners",
+    "BayesianOptimization": "tuner.tuners",
+    "TPESearch": "tuner.tuners",
     "SklearnTuner": "tuner.integrations.sklearn",
     # Imports Ray only when a search uses it; resolved lazily all the same.
     "RayWorkers": "tuner.distribute",
@@ -37,6 +39,7 @@ _LAZY = {
 __all__ = [
     "AsyncSuccessiveHalving",
     "BaseTuner",
+    "BayesianOptimization",
     "Budget",
     "GridSearch",
     "HyperModel",
@@ -48,6 +51,7 @@ __all__ = [
     "RayWorkers",
     "SearchCallback",
     "SklearnTuner",
+    "TPESearch",
     "Trial",
     "TrialStatus",
     "Tuner",

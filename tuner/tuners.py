@@ -7,9 +7,11 @@ from typing import Any
 from tuner.hyperparameters import HyperParameters
 from tuner.integrations.keras import Tuner
 from tuner.oracles.asha import AsyncSuccessiveHalvingOracle
+from tuner.oracles.bayesian import BayesianOptimizationOracle
 from tuner.oracles.grid import GridSearchOracle
 from tuner.oracles.hyperband import HyperbandOracle
 from tuner.oracles.random import RandomSearchOracle
+from tuner.oracles.tpe import TPEOracle
 
 
 class RandomSearch(Tuner):
@@ -211,6 +213,119 @@ class AsyncSuccessiveHalving(Tuner):
             max_epochs=max_epochs,
             factor=factor,
             min_epochs=min_epochs,
+            seed=seed,
+            hyperparameters=hyperparameters,
+            tune_new_entries=tune_new_entries,
+            allow_new_entries=allow_new_entries,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+        )
+        super().__init__(oracle, hypermodel, **kwargs)
+
+
+class BayesianOptimization(Tuner):
+    """Bayesian optimization with a Gaussian process (keras-tuner's ``BayesianOptimization``).
+
+    See :class:`~tuner.oracles.BayesianOptimizationOracle` for the algorithm and what it does
+    where keras-tuner's does not (no repeated value sets, failures scored as the worst trial,
+    parallel workers kept apart, identical proposals after a resume).
+
+    Args:
+        hypermodel: A ``build_model(hp)`` function or a :class:`~tuner.HyperModel`.
+        objective: Metric to optimize.
+        max_trials: How many trials to run. Defaults to 10.
+        num_initial_points: Space-filling trials before the model is used. Defaults to twice the
+            number of tuned hyperparameters, between 3 and 10.
+        alpha: Smallest noise variance of the model, relative to the scores' variance.
+        beta: Exploration weight of the ``"ucb"`` acquisition.
+        seed: Makes the proposals and each model's initialisation reproducible.
+        hyperparameters, tune_new_entries, allow_new_entries, max_retries_per_trial,
+        max_consecutive_failed_trials: See :class:`~tuner.oracles.Oracle`.
+        **kwargs: Passed to :class:`~tuner.Tuner` (``directory``, ``project_name``,
+            ``executions_per_trial``, ``overwrite``, ...).
+
+    Example:
+        >>> import tuner as kt
+        >>> tuner = kt.BayesianOptimization(build_model, objective="val_accuracy", max_trials=20,
+        ...                                 directory="runs", project_name="bo")  # doctest: +SKIP
+        >>> tuner.search(x, y, epochs=5, validation_split=0.2)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        hypermodel: Any = None,
+        objective: Any = None,
+        max_trials: int = 10,
+        num_initial_points: int | None = None,
+        alpha: float = 1e-6,
+        beta: float = 2.6,
+        seed: int | None = None,
+        hyperparameters: HyperParameters | None = None,
+        tune_new_entries: bool = True,
+        allow_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+        **kwargs: Any,
+    ):
+        oracle = BayesianOptimizationOracle(
+            objective=objective,
+            max_trials=max_trials,
+            num_initial_points=num_initial_points,
+            alpha=alpha,
+            beta=beta,
+            seed=seed,
+            hyperparameters=hyperparameters,
+            tune_new_entries=tune_new_entries,
+            allow_new_entries=allow_new_entries,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+        )
+        super().__init__(oracle, hypermodel, **kwargs)
+
+
+class TPESearch(Tuner):
+    """Tree-structured Parzen estimator search (multivariate, conditional-aware).
+
+    See :class:`~tuner.oracles.TPEOracle`. Cheap per trial and strong on spaces with many
+    categorical or conditional hyperparameters.
+
+    Args:
+        hypermodel: A ``build_model(hp)`` function or a :class:`~tuner.HyperModel`.
+        objective: Metric to optimize.
+        max_trials: How many trials to run. Defaults to 10.
+        num_initial_points: Space-filling trials before the densities are used. Defaults to 10.
+        candidates: Value sets drawn from the good trials' density per proposal. Defaults to 24.
+        seed: Makes the proposals and each model's initialisation reproducible.
+        hyperparameters, tune_new_entries, allow_new_entries, max_retries_per_trial,
+        max_consecutive_failed_trials: See :class:`~tuner.oracles.Oracle`.
+        **kwargs: Passed to :class:`~tuner.Tuner`.
+
+    Example:
+        >>> import tuner as kt
+        >>> tuner = kt.TPESearch(build_model, objective="val_accuracy", max_trials=30,
+        ...                      directory="runs", project_name="tpe")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        hypermodel: Any = None,
+        objective: Any = None,
+        max_trials: int = 10,
+        num_initial_points: int = 10,
+        candidates: int = 24,
+        seed: int | None = None,
+        hyperparameters: HyperParameters | None = None,
+        tune_new_entries: bool = True,
+        allow_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+        **kwargs: Any,
+    ):
+        oracle = TPEOracle(
+            objective=objective,
+            max_trials=max_trials,
+            num_initial_points=num_initial_points,
+            candidates=candidates,
             seed=seed,
             hyperparameters=hyperparameters,
             tune_new_entries=tune_new_entries,
