@@ -499,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         "fit s",
         "outside fit s",
         "outside %",
+        "in tool callbacks s",
         "builds",
         "build s",
         "epochs",
