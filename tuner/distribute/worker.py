@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import ray
 from ray import cloudpickle
 
+from tuner import errors
 from tuner.display import ConsoleDisplay
 from tuner.distribute import artifacts
 from tuner.hyperparameters import HyperParameter, HyperParameters
@@ -81,7 +82,16 @@ def restore_tuner(blueprint: bytes, tuner_id: str, directory: str) -> BaseTuner:
 
     The caller gives it an oracle (``tuner.oracle = OracleProxy(...)``) before running trials.
     """
-    tuner_class, state = cloudpickle.loads(blueprint)
+    try:
+        tuner_class, state = cloudpickle.loads(blueprint)
+    except ModuleNotFoundError as error:
+        raise errors.FatalRuntimeError(
+            f"A Ray worker cannot import the module {error.name!r}, which defines part of the "
+            "tuner (its build function, HyperModel or class). Make it importable on every "
+            "worker: install it there, add its folder to PYTHONPATH with "
+            "RayWorkers(env_vars={'PYTHONPATH': ...}), or ship it by value with "
+            "ray.cloudpickle.register_pickle_by_value(module) before the search."
+        ) from error
     tuner = tuner_class.__new__(tuner_class)
     vars(tuner).update(state)
     tuner._storage = None
