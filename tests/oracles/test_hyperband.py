@@ -57,7 +57,9 @@ def test_bad_arguments_are_named(arguments, culprit):
 
 def test_epochs_spent_never_exceed_the_schedule_and_no_trial_passes_max_epochs():
     oracle = _oracle(hyperband_iterations=2)
+    assert oracle.remaining_trials == 2 * 22
     trials = drive(oracle)
+    assert oracle.remaining_trials == 0
     assert sum(t.budget.epochs_to_train for t in trials) == oracle.total_epochs == 2 * 69
     assert max(t.budget.epochs for t in trials) == 9
     for trial in trials:
@@ -116,6 +118,25 @@ def test_best_trial_is_the_most_trained_not_a_lucky_short_one():
     assert [t.trial_id for t in best[:2]] == [full.trial_id, promoted.trial_id]
     # Each configuration once, through its most-trained trial: the lucky parent is not listed.
     assert first[0].trial_id not in [t.trial_id for t in best]
+
+
+def test_equally_trained_trials_are_ranked_by_their_last_epoch_not_a_lucky_one():
+    oracle = _oracle(max_epochs=3, hyperparameters=None)
+    oracle.hyperparameters.Int("x", 0, 100)
+    for _ in range(4):  # bracket 1: three 1-epoch trials and one promotion
+        trial = oracle.create_trial("w")
+        _report(oracle, trial, 0.5)
+    spiky, steady = oracle.create_trial("a"), oracle.create_trial("b")  # bracket 0: 3 epochs
+    for epoch, (spike, flat) in enumerate([(0.9, 0.4), (0.1, 0.35), (0.6, 0.3)]):
+        oracle.update_trial(spiky.trial_id, {"loss": spike}, step=epoch)
+        oracle.update_trial(steady.trial_id, {"loss": flat}, step=epoch)
+    for trial in (spiky, steady):
+        trial.status = TrialStatus.COMPLETED
+        oracle.end_trial(trial)
+    assert spiky.score < steady.score  # its best epoch was a lucky one
+    ranked = [t.trial_id for t in oracle.get_best_trials(10)]
+    assert ranked.index(steady.trial_id) < ranked.index(spiky.trial_id)
+    assert ranked[0] == steady.trial_id
 
 
 def test_failed_trials_are_not_promoted_and_retries_hold_the_round():

@@ -27,9 +27,9 @@ from typing import Any
 
 from tuner.errors import FatalValueError
 from tuner.hyperparameters import HyperParameters
-from tuner.objective import Objective, is_finite_number
+from tuner.objective import is_finite_number
 from tuner.oracles.base import Oracle, Proposal, trial_index
-from tuner.oracles.hyperband import rank_by_fidelity
+from tuner.oracles.hyperband import objective_at_step, rank_by_fidelity
 from tuner.trial import Budget, Trial, TrialStatus
 
 
@@ -116,30 +116,6 @@ class AsyncSuccessiveHalvingOracle(Oracle):
         self._paused: dict[str, int] = {}
 
     # --- the rungs -------------------------------------------------------------------------------
-    def _value_at(self, trial: Trial, step: int) -> float | None:
-        """The trial's objective at ``step``: its best value so far.
-
-        With several objectives: their combined value at that step.
-        """
-        objective = self.objective
-        if isinstance(objective, Objective):
-            if not trial.metrics.exists(objective.name):
-                return None
-            values = [o.value for o in trial.metrics.get_history(objective.name) if o.step <= step]
-            finite = [v for v in values if is_finite_number(v)]
-            if not finite:
-                return float("nan") if values else None
-            return min(finite) if objective.direction == "min" else max(finite)
-        row = {}
-        for name in objective.metric_names:
-            if not trial.metrics.exists(name):
-                return None
-            at_step = [o.value for o in trial.metrics.get_history(name) if o.step == step]
-            if not at_step:
-                return None
-            row[name] = at_step[-1]
-        return objective.get_value(row)
-
     def _record(self, rung: int, trial_id: str, value: float) -> None:
         key = self.objective.sort_key(value) if is_finite_number(value) else float("inf")
         self._forget(rung, trial_id)
@@ -164,7 +140,7 @@ class AsyncSuccessiveHalvingOracle(Oracle):
         rung = self._rung_of_epochs.get(step + 1)
         if rung is None:
             return False
-        value = self._value_at(trial, step)
+        value = objective_at_step(trial, self.objective, step)
         if value is None:  # the objective was not reported (yet): nothing to judge
             return False
         judged = trial.trial_id in self._rung_values[rung]
@@ -223,8 +199,8 @@ class AsyncSuccessiveHalvingOracle(Oracle):
             if trial.status not in (TrialStatus.COMPLETED, TrialStatus.STOPPED):
                 continue
             for epochs, rung in self._rung_of_epochs.items():
-                value = self._value_at(trial, epochs - 1)
-                if value is not None and _reported(trial, epochs - 1):
+                value = objective_at_step(trial, self.objective, epochs - 1)
+                if value is not None:
                     self._record(rung, trial.trial_id, value)
             stopped_at = self._rung_of_epochs.get(_last_step(trial) + 1)
             if (
@@ -279,7 +255,3 @@ def _rungs(min_epochs: int, max_epochs: int, factor: int) -> list[int]:
 def _last_step(trial: Trial) -> int:
     steps = [o.step for h in trial.metrics.metrics.values() for o in h.get_history()]
     return max(steps) if steps else -1
-
-
-def _reported(trial: Trial, step: int) -> bool:
-    return any(o.step == step for h in trial.metrics.metrics.values() for o in h.get_history())

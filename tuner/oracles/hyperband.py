@@ -160,37 +160,61 @@ def trained_epochs(trial: Trial) -> int:
     return trial.budget.epochs if trial.budget is not None else 0
 
 
+def objective_at_step(trial: Trial, objective: AnyObjective, step: int) -> float | None:
+    """The objective's value that a trial reported at ``step`` (None when it reported none)."""
+    row = {}
+    for name in objective.metric_names:
+        if not trial.metrics.exists(name):
+            return None
+        at_step = [o.value for o in trial.metrics.get_history(name) if o.step == step]
+        if not at_step:
+            return None
+        row[name] = at_step[-1]
+    return objective.get_value(row)
+
+
 def rank_by_fidelity(
     trials: Iterable[Trial], objective: AnyObjective, num_trials: int
 ) -> list[Trial]:
-    """The best trials of a multi-fidelity search: most-trained first, then by score.
+    """The best trials of a multi-fidelity search: most-trained first, then by final value.
 
-    Each configuration appears once, through its most-trained trial. A short trial that got
-    lucky proves little: on a noisy, flat problem the best score after 1 epoch among 27
-    configurations is mostly noise, and ranking it with the 27-epoch trials (as keras-tuner does)
-    returns it as "best" more often than a configuration that survived every round. So trials
-    are ranked by the epochs their model trained first, and by score among equals.
+    Each configuration appears once, through its most-trained trial. Why not rank all trials by
+    score, as keras-tuner does:
+
+    - A short trial that got lucky proves little. On a noisy, flat problem the best score after
+      1 epoch among 27 configurations is mostly noise, and ranked with the 27-epoch trials it
+      is returned as "best" more often than a configuration that survived every round. So the
+      trials that trained most come first.
+    - Among equally trained trials, the score (the best epoch's value) is not like-for-like: a
+      promoted trial reports only the epochs it added, a trial trained from scratch all of them,
+      and the best of more noisy epochs is higher by chance alone. All of them reported the
+      same last epoch, so they are ranked by the objective's value there, as successive halving
+      itself compares configurations (the score, ties and missing values break ties).
     """
     best_per_configuration: dict[str, Trial] = {}
+    keys: dict[str, tuple[int, float, float, int]] = {}
     for trial in trials:
         if trial.status not in _SCORED or not is_finite_number(trial.score):
             continue
         key = values_key(trial.hyperparameters.values)
+        rank = _fidelity_key(objective, trial)
+        keys[trial.trial_id] = rank
         incumbent = best_per_configuration.get(key)
-        if incumbent is None or _fidelity_key(objective, trial) < _fidelity_key(
-            objective, incumbent
-        ):
+        if incumbent is None or rank < keys[incumbent.trial_id]:
             best_per_configuration[key] = trial
-    ranked = sorted(best_per_configuration.values(), key=lambda t: _fidelity_key(objective, t))
+    ranked = sorted(best_per_configuration.values(), key=lambda t: keys[t.trial_id])
     return ranked[:num_trials]
 
 
-def _fidelity_key(objective: AnyObjective, trial: Trial) -> tuple[int, float, int]:
-    return (
-        -trained_epochs(trial),
-        objective.sort_key(trial.score),  # type: ignore[arg-type]
-        trial_index(trial.trial_id),
-    )
+def _fidelity_key(objective: AnyObjective, trial: Trial) -> tuple[int, float, float, int]:
+    score_key = objective.sort_key(trial.score)  # type: ignore[arg-type]
+    steps = [o.step for name in objective.metric_names if trial.metrics.exists(name)
+             for o in trial.metrics.get_history(name)]  # fmt: skip
+    last = objective_at_step(trial, objective, max(steps)) if steps else None
+    last_key = objective.sort_key(last) if is_finite_number(last) else math.inf
+    if not steps:  # no per-epoch history (a run_trial that returned one value): its score
+        last_key = score_key
+    return (-trained_epochs(trial), last_key, score_key, trial_index(trial.trial_id))
 
 
 class HyperbandOracle(Oracle):
@@ -266,6 +290,18 @@ class HyperbandOracle(Oracle):
     def total_epochs(self) -> int:
         """The epochs the whole search trains at most (every round full, no retries)."""
         return self.hyperband_iterations * sum(plan.epochs for plan in self.schedule)
+
+    @property
+    def remaining_trials(self) -> int:
+        """Trials the schedule still plans (fewer when rounds end short); 0 once it is done."""
+        with self._lock:
+            opened_all = self._brackets_opened >= self.hyperband_iterations * len(self.schedule)
+            if opened_all and not self._brackets:
+                return 0
+            planned = self.hyperband_iterations * sum(
+                round_plan.size for plan in self.schedule for round_plan in plan.rounds
+            )
+            return max(planned - len(self.trials), 0)
 
     @property
     def brackets(self) -> list[Bracket]:
