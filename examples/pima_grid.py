@@ -30,7 +30,7 @@ epoch. Full settings: 128 configurations x 3 folds, at most 100 epochs each. Pub
 report best mean accuracies of about 0.68-0.72 over 3 folds. Measured (seed 7, two busy CPU
 cores): the ``optimizer`` grid took 20 minutes and its best was Adam, 0.723 (std 0.028) mean
 accuracy over 3 folds (SGD 0.681, RMSprop 0.702, Adagrad 0.654, Adadelta 0.495, Adamax 0.714,
-Nadam 0.715).
+Nadam 0.715); the ``hidden_units`` grid's best was 20 units, 0.737 (std 0.038).
 """
 
 from __future__ import annotations
