@@ -15,6 +15,9 @@ Sections (choose with ``--section``; default: all):
 - ``throughput``: random and grid search, 100 and 1,000 trials: trials/s, and the per-trial
   time of the last 10 % of trials over that of the first 10 % (growth).
 - ``reload``: the time to reopen a project of 1,000 finished trials.
+- ``latency``: seconds per proposal of the Bayesian and TPE oracles (tuner, keras-tuner's
+  Bayesian oracle, Optuna's GP and TPE samplers) with 50, 200 and 1,000 finished trials
+  (``--quick``: 50 and 200).
 
 Adding a section (for example proposal latency of Bayesian or TPE oracles): write a function
 ``section_<name>(settings: Settings) -> SectionResult`` that runs its measurements, returns its
@@ -51,7 +54,12 @@ from _report import floor_line, markdown_table, median, ratio, write_results
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import tuner
-from tuner.oracles import GridSearchOracle, RandomSearchOracle
+from tuner.oracles import (
+    BayesianOptimizationOracle,
+    GridSearchOracle,
+    RandomSearchOracle,
+    TPEOracle,
+)
 
 #: A reference run of tuner with fsync disabled, to separate its own cost from the disk's.
 NO_FSYNC = "tuner (no fsync, reference)"
@@ -547,10 +555,202 @@ def section_reload(settings: Settings) -> SectionResult:
     )
 
 
+# --- proposal latency of the model-based oracles (issue 4) ---------------------------------
+#: Issue 4's floor: a Bayesian proposal at 200 finished trials.
+FLOOR_BAYESIAN_LATENCY_SECONDS = 0.050
+LATENCY_TOOLS = ("tuner-bayesian", "tuner-tpe", "keras-tuner-bayesian", "optuna-gp", "optuna-tpe")
+
+
+def _latency_counts(settings: Settings) -> tuple[int, ...]:
+    return (50, 200) if settings.repeats == 1 else (50, 200, 1000)
+
+
+Timings = list[tuple[float, float]]  # (wall seconds, CPU seconds) of each timed proposal
+
+
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(start: tuple[float, float]) -> tuple[float, float]:
+    return time.perf_counter() - start[0], time.process_time() - start[1]
+
+
+def _timed_proposals_tuner(oracle: tuner.Oracle, count: int, proposals: int) -> Timings:
+    """Fills ``count`` finished trials (space-filling: cheap), then times model proposals."""
+    times = []
+    for index in range(count + 1 + proposals):
+        start = _clock()
+        trial = oracle.create_trial("worker")
+        elapsed = _since(start)
+        if index > count:  # the first model proposal fits the kernel from scratch: not timed
+            times.append(elapsed)
+        oracle.update_trial(trial.trial_id, {"loss": evaluate(trial.hyperparameters, "random")})
+        trial.status = tuner.TrialStatus.COMPLETED
+        oracle.end_trial(trial)
+    return times
+
+
+def _latency_tuner(kind: str, count: int, proposals: int, seed: int) -> Timings:
+    space = tuner.HyperParameters()
+    define_random_space(space)
+    total = count + 1 + proposals
+    if kind == "tuner-bayesian":
+        oracle: tuner.Oracle = BayesianOptimizationOracle(
+            objective="loss", max_trials=total, num_initial_points=count, seed=seed,
+            hyperparameters=space,
+        )  # fmt: skip
+    else:
+        oracle = TPEOracle(
+            objective="loss", max_trials=total, num_initial_points=count, seed=seed,
+            hyperparameters=space,
+        )  # fmt: skip
+    return _timed_proposals_tuner(oracle, count, proposals)
+
+
+def _latency_keras_tuner(count: int, proposals: int, seed: int) -> Timings:
+    with contextlib.redirect_stderr(io.StringIO()):
+        import keras_tuner
+    space = keras_tuner.HyperParameters()
+    define_random_space(space)
+    oracle = keras_tuner.oracles.BayesianOptimizationOracle(
+        objective=keras_tuner.Objective("loss", "min"), max_trials=count + 1 + proposals,
+        num_initial_points=count, seed=seed, hyperparameters=space,
+    )  # fmt: skip
+    directory = tempfile.mkdtemp(prefix="kt-latency-")
+    times = []
+    try:
+        oracle._set_project_dir(directory, "latency")
+        for index in range(count + 1 + proposals):
+            start = _clock()
+            trial = oracle.create_trial("worker")
+            elapsed = _since(start)
+            if index > count:
+                times.append(elapsed)
+            oracle.update_trial(
+                trial.trial_id, {"loss": evaluate(trial.hyperparameters.values, "random")}
+            )
+            trial.status = "COMPLETED"
+            oracle.end_trial(trial)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    return times
+
+
+def _latency_optuna(kind: str, count: int, proposals: int, seed: int) -> Timings:
+    import optuna
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    distributions = {
+        "x": FloatDistribution(-5.0, 5.0),
+        "learning_rate": FloatDistribution(1e-5, 1e-1, log=True),
+        "units": IntDistribution(8, 512, step=8),
+        "activation": CategoricalDistribution(["relu", "tanh", "gelu"]),
+        "batch_norm": CategoricalDistribution([False, True]),
+    }
+    sampler = (
+        optuna.samplers.GPSampler(seed=seed)
+        if kind == "optuna-gp"
+        else optuna.samplers.TPESampler(seed=seed)
+    )
+    study = optuna.create_study(sampler=sampler)
+    # Prefilled with random finished trials: the model work starts at the first timed ask.
+    rng = optuna.samplers.RandomSampler(seed=seed)
+    filler = optuna.create_study(sampler=rng)
+    prefill = []
+    for _ in range(count):
+        trial = filler.ask(distributions)
+        params = dict(trial.params)
+        prefill.append(
+            optuna.trial.create_trial(
+                params=params, distributions=distributions, value=evaluate(params, "random")
+            )
+        )
+    study.add_trials(prefill)
+    times = []
+    for index in range(1 + proposals):
+        start = _clock()
+        trial = study.ask(distributions)
+        elapsed = _since(start)
+        if index > 0:
+            times.append(elapsed)
+        study.tell(trial, evaluate(trial.params, "random"))
+    return times
+
+
+def section_latency(settings: Settings) -> SectionResult:
+    """Seconds per proposal of the model-based oracles with 50, 200 and 1,000 finished trials.
+
+    The mixed space of the throughput section (five hyperparameters of four types). Each run
+    fills ``n`` finished trials, makes one untimed model proposal (a kernel fit from scratch),
+    then times the next ones: ``max(10, n/10)`` for tuner's Bayesian oracle, so that the median
+    is a typical proposal and the mean includes the kernel refit it makes every 10 % of growth
+    beyond 64 trials; 10 for the TPE oracles and Optuna's GP; 3 for keras-tuner (1 at 1,000).
+    CPU seconds are reported beside wall seconds: on a shared machine they show the work itself
+    (Optuna's GP runs torch on several threads, so its CPU time can exceed its wall time).
+    """
+    rows = []
+    medians: dict[tuple[str, int], float] = {}
+    for count in _latency_counts(settings):
+        for kind in LATENCY_TOOLS:
+            if kind == "tuner-bayesian":
+                proposals = max(10, count // 10)
+                times = _latency_tuner(kind, count, proposals, seed=1)
+            elif kind == "tuner-tpe":
+                times = _latency_tuner(kind, count, 10, seed=1)
+            elif kind == "keras-tuner-bayesian":
+                times = _latency_keras_tuner(count, 1 if count >= 1000 else 3, seed=1)
+            else:
+                times = _latency_optuna(kind, count, 10, seed=1)
+            wall = [w for w, _ in times]
+            cpu = [c for _, c in times]
+            medians[(kind, count)] = median(wall)
+            rows.append(
+                {
+                    "method": kind,
+                    "trials": count,
+                    "median s": median(wall),
+                    "mean s": sum(wall) / len(wall),
+                    "max s": max(wall),
+                    "median CPU s": median(cpu),
+                    "proposals timed": len(wall),
+                }
+            )
+            print(f"  latency {kind:22} n={count:5d} median {median(wall):.4f} s", flush=True)
+    for row in rows:
+        row["vs tuner-bayesian"] = ratio(
+            row["median s"], medians.get(("tuner-bayesian", row["trials"]), math.nan)
+        )
+    at_200 = medians.get(("tuner-bayesian", 200), math.nan)
+    ok = at_200 <= FLOOR_BAYESIAN_LATENCY_SECONDS
+    columns = ["method", "trials", "median s", "mean s", "max s", "median CPU s"]
+    columns.append("vs tuner-bayesian")
+    return SectionResult(
+        "Proposal latency of the model-based oracles (seconds; ratio of medians)",
+        rows,
+        markdown_table(rows, columns),
+        [
+            floor_line(
+                "tuner Bayesian proposal at 200 trials <= "
+                f"{FLOOR_BAYESIAN_LATENCY_SECONDS * 1000:g} ms (median)",
+                ok,
+                f"{at_200 * 1000:.1f} ms",
+            )
+        ],
+        ok,
+    )
+
+
 #: Every section, in the order they run by default.
 SECTIONS: dict[str, Callable[[Settings], SectionResult]] = {
     "throughput": section_throughput,
     "reload": section_reload,
+    "latency": section_latency,
 }
 
 

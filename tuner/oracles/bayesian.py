@@ -17,8 +17,9 @@ scipy is imported inside the functions that need it, so that ``import tuner`` st
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -392,6 +393,32 @@ def lower_confidence_bound(
     return -(mean - beta * std), -np.ones_like(mean), np.full_like(std, beta)
 
 
+# --- threads -------------------------------------------------------------------------------------
+_thread_controller: Any = None
+
+
+@contextlib.contextmanager
+def _single_threaded_blas() -> Iterator[None]:
+    """Runs the block with one BLAS thread, when threadpoolctl is installed.
+
+    The matrices of a proposal are small (at most a few thousand rows): threads barely speed them
+    up, and on a machine busy training models they wait for cores and make a proposal many times
+    slower. Without threadpoolctl the block runs unchanged.
+    """
+    global _thread_controller
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        yield
+        return
+    if _thread_controller is None:
+        import scipy.linalg  # noqa: F401 - loads scipy's BLAS, so that the controller sees it
+
+        _thread_controller = ThreadpoolController()
+    with _thread_controller.limit(limits=1, user_api="blas"):
+        yield
+
+
 # --- the oracle ----------------------------------------------------------------------------------
 _ACQUISITIONS = ("log_ei", "ucb")
 
@@ -446,11 +473,13 @@ class BayesianOptimizationOracle(Oracle):
     """
 
     #: Random candidates scored, times the number of observations (between 256 and 2048).
-    candidate_budget: ClassVar[int] = 200_000
+    candidate_budget: ClassVar[int] = 100_000
     #: Perturbations scored around each of the best trials.
     local_candidates: ClassVar[int] = 64
     #: How many of the best candidates are refined by L-BFGS-B and the discrete sweep.
     refined_candidates: ClassVar[int] = 5
+    #: L-BFGS-B iterations refining the best candidates.
+    refine_iterations: ClassVar[int] = 20
     #: Up to this many observations, the kernel is refitted for every new data set.
     full_refit_limit: ClassVar[int] = 64
     #: Beyond it, the kernel is refitted when the data grew by this factor since the last fit.
@@ -505,6 +534,7 @@ class BayesianOptimizationOracle(Oracle):
         self._codec_cache: tuple[str, SpaceCodec] | None = None
         self._pool_cache: tuple[str, list[tuple[str, dict[str, Any]]] | None] | None = None
         self._encoding_cache: tuple[str, dict[str, tuple[str, np.ndarray]]] | None = None
+        self._designs: dict[tuple[int, int], np.ndarray] = {}
 
     # --- configuration and state -----------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -553,16 +583,17 @@ class BayesianOptimizationOracle(Oracle):
             return self._space_filling(trial_id, codec, pool, rng)
         inputs, scores = observed
         targets = self._targets(scores)
-        model = self._fit(codec, inputs, targets)
-        pending = self._pending_inputs(codec)
-        if len(pending):  # kriging believer: running trials "return" their predicted value
-            model = model.with_observations(pending, model.predict(pending)[0])
-        best = float(targets.min())
-        if pool is not None:  # a small finite space: score every untried value set
-            points = codec.encode_many(pool)
-            scores_of_points = self._acquisition(model, points, best)
-        else:
-            points, scores_of_points = self._candidates(model, codec, inputs, targets, rng)
+        with _single_threaded_blas():
+            model = self._fit(codec, inputs, targets)
+            pending = self._pending_inputs(codec)
+            if len(pending):  # kriging believer: running trials "return" their predicted value
+                model = model.with_observations(pending, model.predict(pending)[0])
+            best = float(targets.min())
+            if pool is not None:  # a small finite space: score every untried value set
+                points = codec.encode_many(pool)
+                scores_of_points = self._acquisition(model, points, best)
+            else:
+                points, scores_of_points = self._candidates(model, codec, inputs, targets, rng)
         for index in np.argsort(-scores_of_points, kind="stable"):
             values = codec.decode(points[index])
             if not self._is_duplicate(values):
@@ -594,8 +625,13 @@ class BayesianOptimizationOracle(Oracle):
 
     def _initial_design(self, dimensions: int, count: int) -> np.ndarray:
         """The space-filling design of the first trials: a function of the seed and the space."""
-        rng = np.random.default_rng(np.random.SeedSequence([self._seed, dimensions, count, 0x1A7]))
-        return latin_hypercube(rng, count, dimensions)
+        key = (dimensions, count)
+        if key not in self._designs:
+            words = [self._seed, dimensions, count, 0x1A7]
+            self._designs[key] = latin_hypercube(
+                np.random.default_rng(np.random.SeedSequence(words)), count, dimensions
+            )
+        return self._designs[key]
 
     def _random_untried(
         self,
@@ -754,9 +790,9 @@ class BayesianOptimizationOracle(Oracle):
         exploring = np.argsort(-values[:count], kind="stable")[:half]
         starts = np.unique(points[np.r_[overall, exploring]], axis=0)
         refined = self._refine_continuous(model, codec, starts, best)
-        if any(d.kind is not DimensionKind.CONTINUOUS for d in codec.dimensions):
-            refined = self._sweep_discrete(model, codec, refined, best)
-            refined = self._refine_continuous(model, codec, refined, best)
+        refined, changed = self._sweep_discrete(model, codec, refined, best)
+        if changed.any():  # new discrete values: their continuous optimum may have moved
+            refined[changed] = self._refine_continuous(model, codec, refined[changed], best)
         refined_values = self._acquisition(model, refined, best)
         return np.vstack([refined, points]), np.r_[refined_values, values]
 
@@ -810,7 +846,7 @@ class BayesianOptimizationOracle(Oracle):
             jac=True,
             method="L-BFGS-B",
             bounds=[(0.0, 1.0)] * len(start),
-            options={"maxiter": 50},
+            options={"maxiter": self.refine_iterations},
         )
         refined = base.copy()
         refined[:, columns] = np.clip(result.x, 0.0, 1.0).reshape(len(base), len(columns))
@@ -822,35 +858,45 @@ class BayesianOptimizationOracle(Oracle):
 
     def _sweep_discrete(
         self, model: GaussianProcess, codec: SpaceCodec, starts: np.ndarray, best: float
-    ) -> np.ndarray:
-        """Coordinate ascent over the discrete dimensions: try other values, keep the best."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Coordinate ascent over the discrete dimensions: try other values, keep the best.
+
+        Returns the points and which of them changed.
+        """
         discrete = [d for d in codec.dimensions if d.kind is not DimensionKind.CONTINUOUS]
-        if not discrete or not len(starts):
-            return starts
         points = starts.copy()
+        changed = np.zeros(len(points), dtype=bool)
+        if not discrete or not len(points):
+            return points, changed
         current = self._acquisition(model, points, best)
+        rows = np.arange(len(points))
         for _ in range(2):
             improved = False
             for dimension in discrete:
-                options = np.arange(dimension.count) if dimension.count <= 16 else None
-                for row in range(len(points)):
-                    if options is None:
-                        unit = points[row, dimension.start]
-                        here = min(int(unit * dimension.count), dimension.count - 1)
-                        choices = np.clip(np.arange(here - 4, here + 5), 0, dimension.count - 1)
-                    else:
-                        choices = options
-                    variants = np.repeat(points[row : row + 1], len(choices), axis=0)
-                    if dimension.kind is DimensionKind.CATEGORICAL:
-                        variants[:, dimension.columns] = np.eye(dimension.width)[choices]
-                    else:
-                        variants[:, dimension.start] = (choices + 0.5) / dimension.count
-                    variants = codec.project(variants)
-                    scores = self._acquisition(model, variants, best)
-                    winner = int(np.argmax(scores))
-                    if scores[winner] > current[row] + 1e-12:
-                        points[row], current[row] = variants[winner], scores[winner]
-                        improved = True
+                if dimension.count <= 16:  # every value
+                    choices = np.tile(np.arange(dimension.count), (len(points), 1))
+                else:  # the nine nearest buckets
+                    units = points[:, dimension.start]
+                    here = np.minimum((units * dimension.count).astype(int), dimension.count - 1)
+                    window = here[:, None] + np.arange(-4, 5)[None, :]
+                    choices = np.clip(window, 0, dimension.count - 1)
+                width = choices.shape[1]
+                variants = np.repeat(points, width, axis=0)
+                flat = choices.ravel()
+                if dimension.kind is DimensionKind.CATEGORICAL:
+                    variants[:, dimension.columns] = np.eye(dimension.width)[flat]
+                else:
+                    variants[:, dimension.start] = (flat + 0.5) / dimension.count
+                variants = codec.project(variants)
+                scores = self._acquisition(model, variants, best).reshape(len(points), width)
+                winners = np.argmax(scores, axis=1)
+                better = scores[rows, winners] > current + 1e-12
+                if better.any():
+                    chosen = variants.reshape(len(points), width, -1)[rows, winners]
+                    points[better] = chosen[better]
+                    current[better] = scores[rows, winners][better]
+                    changed |= better
+                    improved = True
             if not improved:
                 break
-        return points
+        return points, changed

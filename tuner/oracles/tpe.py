@@ -241,6 +241,7 @@ class TPEOracle(Oracle):
         self.prior_weight = float(prior_weight)
         self._codec_cache: tuple[str, SpaceCodec] | None = None
         self._pool_cache: tuple[str, list[tuple[str, dict[str, Any]]] | None] | None = None
+        self._designs: dict[int, np.ndarray] = {}
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -280,10 +281,7 @@ class TPEOracle(Oracle):
         index = trial_index(trial_id)
         ranked, scored, running = self._ranked()
         if index < self.num_initial_points or not scored:
-            rng = np.random.default_rng(
-                np.random.SeedSequence([self._seed, len(codec.dimensions), 0x7E5])
-            )
-            design = latin_hypercube(rng, self.num_initial_points, len(codec.dimensions))
+            design = self._initial_design(len(codec.dimensions))
             if index < len(design):
                 values = codec.decode(codec.from_units(design[index : index + 1])[0])
                 if not self._is_duplicate(values):
@@ -299,6 +297,17 @@ class TPEOracle(Oracle):
             if pool is not None:  # a small finite space: pick an untried value set instead
                 return Proposal.run(pool[int(rng.integers(len(pool)))])
         return Proposal.stop()
+
+    def _initial_design(self, dimensions: int) -> np.ndarray:
+        """The space-filling design of the first trials: a function of the seed and the space."""
+        if dimensions not in self._designs:
+            words = [self._seed, dimensions, 0x7E5]
+            self._designs[dimensions] = latin_hypercube(
+                np.random.default_rng(np.random.SeedSequence(words)),
+                self.num_initial_points,
+                dimensions,
+            )
+        return self._designs[dimensions]
 
     def _ranked(self) -> tuple[list[Trial], int, list[Trial]]:
         """Finished trials (best first, unscored last), the count of scored ones, running ones."""
