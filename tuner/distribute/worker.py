@@ -10,6 +10,7 @@ oracle's node when the trial ends.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
 #: How old the snapshot of every trial that ``OracleProxy.trials`` returns may be, in seconds.
 _SNAPSHOT_SECONDS = 1.0
+#: Name prefix of a worker's scratch folder (``<prefix><pid>-<random>`` in the temp folder).
+_SCRATCH_PREFIX = "tuner-ray-worker-"
 #: Tuner attributes that are not shipped: each side has its own.
 _LOCAL_ATTRIBUTES = ("oracle", "_storage", "workers")
 
@@ -241,6 +244,20 @@ def _call(method: Any, *args: Any) -> Any:
         raise
 
 
+def _remove_scratch_of_dead_workers() -> None:
+    """Deletes the scratch folders that killed workers (no ``finally`` runs) left behind."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_SCRATCH_PREFIX}*-*"):
+        pid = folder.name[len(_SCRATCH_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # the worker is gone (a live pid of someone else: kept)
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
 class TrialWorker:
     """A Ray actor that runs trials until the oracle says the search is over.
 
@@ -269,7 +286,8 @@ class TrialWorker:
             fit_data: ``(fit_args, fit_kwargs)``; Ray resolves it from the object store once
                 per worker, not once per trial.
         """
-        scratch = tempfile.mkdtemp(prefix="tuner-ray-worker-")
+        _remove_scratch_of_dead_workers()
+        scratch = tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-")
         try:
             tuner = restore_tuner(self._blueprint, self._tuner_id, scratch)
             Path(tuner.project_dir).mkdir(parents=True, exist_ok=True)
