@@ -158,9 +158,11 @@ def test_parent_name_and_parent_values_arguments():
 
 
 def test_conditional_scope_needs_a_known_parent():
-    with pytest.raises(ValueError, match="'nope' must be defined before"):
-        with HyperParameters().conditional_scope("nope", [1]):
-            pass
+    with (
+        pytest.raises(ValueError, match="'nope' must be defined before"),
+        HyperParameters().conditional_scope("nope", [1]),
+    ):
+        pass
 
 
 def test_nested_conditions_follow_the_chain():

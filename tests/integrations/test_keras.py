@@ -163,7 +163,8 @@ def test_compile_overrides_and_uncompiled_models(tmp_path, data):
 
     tuner = kt.RandomSearch(build_uncompiled, objective="val_auc", max_trials=1,
                             optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy",
-                            metrics=[keras.metrics.AUC(name="auc")], directory=str(tmp_path))  # fmt: skip
+                            metrics=[keras.metrics.AUC(name="auc")],
+                            directory=str(tmp_path))  # fmt: skip
     tuner.search(x, y, validation_data=(xv, yv), epochs=1, verbose=0)
     trial = next(iter(tuner.oracle.trials.values()))
     assert trial.status == TrialStatus.COMPLETED and 0 <= trial.score <= 1

@@ -103,7 +103,7 @@ class TestJsonDirStorage(StorageContract):
 
         storage = JsonDirStorage(tmp_path / "project")
         (tmp_path / "project" / "trials" / "07.json").write_text('{"format_version": 1}')
-        with pytest.raises(CorruptProjectFileError, match="07.json is not a valid trial"):
+        with pytest.raises(CorruptProjectFileError, match=r"07\.json is not a valid trial"):
             storage.load_trials()
 
     def test_a_newer_format_is_refused(self, tmp_path):
@@ -125,9 +125,11 @@ class TestJsonDirStorage(StorageContract):
 
         first = JsonDirStorage(tmp_path / "project")
         second = JsonDirStorage(tmp_path / "project")
-        with first.lock():
-            with pytest.raises(ProjectLockedError, match="in use by another search"):
-                with second.lock():
-                    pass
+        with (
+            first.lock(),
+            pytest.raises(ProjectLockedError, match="in use by another search"),
+            second.lock(),
+        ):
+            pass
         with second.lock():
             pass

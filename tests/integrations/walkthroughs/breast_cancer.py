@@ -34,7 +34,7 @@ def build_model(hp):
     )
     model.add(BatchNormalization())
     model.add(Dropout(hp.Choice("dropout_rate", [0.0, 0.1, 0.2, 0.3, 0.4, 0.5])))
-    for i in range(hp.Int("Layers", 0, 3)):
+    for i in range(hp.Int("Layers", 0, 3)):  # noqa: B007 - verbatim from the tutorial
         model.add(
             Dense(
                 units=hp.Int("units", min_value=32, max_value=512, step=32),
