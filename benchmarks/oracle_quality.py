@@ -20,6 +20,10 @@ Usage::
     python benchmarks/oracle_quality.py --quick    # 5 seeds
     python benchmarks/oracle_quality.py --methods tuner-bayesian optuna-gp --problems branin
 
+Every method runs single-threaded (BLAS, OpenMP and torch threads set to 1 unless the
+environment says otherwise): the figures compare algorithms, and the column of seconds per run
+is only a rough guide.
+
 Floors (issue 4): Hartmann6 median regret at 50 trials <= 0.002; Branin median regret at 25 trials
 <= 0.04; tuner's TPE at least as good as Optuna's TPE on every function (median regret at 50).
 """
@@ -41,13 +45,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-from _report import floor_line, markdown_table, median, write_results
-
+# Every method runs on one thread (BLAS, OpenMP, torch): the machine this runs on is shared,
+# where several threads per process mostly wait for each other. Set before numpy is imported.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import tuner
-from tuner.oracles import Oracle
+import numpy as np  # noqa: E402
+from _report import floor_line, markdown_table, median, write_results  # noqa: E402
+
+import tuner  # noqa: E402
+from tuner.oracles import Oracle  # noqa: E402
 
 BUDGETS = (10, 25, 50)
 FLOOR_HARTMANN6_AT_50 = 0.002
@@ -251,7 +259,9 @@ def run_keras_tuner(problem: Problem, seed: int, trials: int) -> list[float]:
     )
     directory = tempfile.mkdtemp(prefix="kt-quality-")
     found: list[float] = []
-    try:
+    try:  # keras-tuner's oracle prints every trial: keep the report readable
+        silence = contextlib.redirect_stdout(io.StringIO())
+        silence.__enter__()
         oracle._set_project_dir(directory, "quality")
         for _ in range(trials):
             trial = oracle.create_trial("worker")
@@ -263,6 +273,7 @@ def run_keras_tuner(problem: Problem, seed: int, trials: int) -> list[float]:
             oracle.end_trial(trial)
             found.append(value)
     finally:
+        silence.__exit__(None, None, None)
         shutil.rmtree(directory, ignore_errors=True)
     return found
 
