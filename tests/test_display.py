@@ -213,3 +213,40 @@ def test_keras_epoch_progress_shows_above_the_live_panel(tmp_path, capsys, monke
     assert "Epoch 1/2" in out and "Epoch 2/2" in out
     assert "/step" in out and "val_loss:" in out  # Keras' own per-epoch bar, final state
     assert "Trial 2 of 2" in out and "Search done: 2 trials (2 completed)" in out
+
+
+def test_a_trial_event_reads_only_new_and_running_trials(monkeypatch):
+    """The display's per-trial cost must not grow with the number of trials (issue 2's floor)."""
+    from types import SimpleNamespace
+
+    from tuner.trial import TrialStatus
+
+    oracle = kt.oracles.RandomSearchOracle(objective="loss", max_trials=2000, seed=0)
+    oracle.hyperparameters.Float("x", 0.0, 1.0)
+
+    def run_one():
+        trial = oracle.create_trial("tuner0")
+        oracle.update_trial(trial.trial_id, {"loss": trial.hyperparameters.values["x"]})
+        trial.status = TrialStatus.COMPLETED
+        return trial
+
+    for _ in range(1500):  # a long search already run (in memory: no files)
+        oracle.end_trial(run_one())
+    shown = ConsoleDisplay(verbose=0)
+    search = SimpleNamespace(oracle=oracle)
+    shown.on_search_begin(search)
+    assert shown._counts() == (1500, 2000)
+
+    reads = []
+    original = TrialStatus.is_finished
+    monkeypatch.setattr(
+        TrialStatus,
+        "is_finished",
+        property(lambda status: reads.append(1) or original.fget(status)),
+    )
+    trial = run_one()
+    shown.on_trial_begin(search, trial)
+    oracle.end_trial(trial)
+    shown.on_trial_end(search, trial)
+    assert len(reads) <= 10  # the new trial's, not one per trial of the search
+    assert shown._counts() == (1501, 2000)

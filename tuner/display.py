@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import io
+import itertools
 import statistics
 import sys
 import threading
@@ -80,6 +81,53 @@ class _Snapshot:
     best_score: str | None = None
     best_trial_id: str | None = None
     objective_name: str = "score"
+
+
+class _TrialTally:
+    """Finished trials and their recorded durations, counted incrementally.
+
+    A snapshot is taken at every trial's begin and end; a pass over every trial each time would
+    make a long search's per-trial cost grow with its length. A finished trial never runs
+    again, so each trial is read until it is seen finished, and only new and still-running
+    trials are read afterwards. A different trials mapping (a reloaded oracle, a remote one)
+    is counted afresh.
+    """
+
+    def __init__(self) -> None:
+        self._reset(None)
+
+    def _reset(self, source: Mapping[str, Any] | None) -> None:
+        self._source = source
+        #: How many of the source's trials (in insertion order) have been looked at.
+        self._seen = 0
+        #: Ids of trials looked at but not finished yet.
+        self._pending: set[str] = set()
+        self.finished = 0
+        self._durations_total = 0.0
+        self._durations_count = 0
+
+    def update(self, trials: Mapping[str, Trial]) -> None:
+        """Counts what changed in ``trials`` (the oracle's dict) since the last call."""
+        if trials is not self._source or len(trials) < self._seen:
+            self._reset(trials)
+        if len(trials) > self._seen:  # trials are added in order: read only the new ones
+            self._pending.update(itertools.islice(trials, self._seen, None))
+            self._seen = len(trials)
+        for trial_id in list(self._pending):
+            trial = trials.get(trial_id)
+            if trial is not None and trial.status.is_finished:
+                self._pending.discard(trial_id)
+                self.finished += 1
+                if trial.duration is not None:
+                    self._durations_total += trial.duration
+                    self._durations_count += 1
+
+    @property
+    def mean_duration(self) -> float | None:
+        """Mean duration of the finished trials that recorded one (None: none did)."""
+        if not self._durations_count:
+            return None
+        return self._durations_total / self._durations_count
 
 
 class _LineCapture(io.TextIOBase):
@@ -164,6 +212,7 @@ class ConsoleDisplay(SearchCallback):
         self._durations: list[float] = []
         self._values_shown = True
         self._snapshot = _Snapshot()
+        self._tally = _TrialTally()
 
     # --- what to show ----------------------------------------------------------------------------
     @property
@@ -184,14 +233,14 @@ class ConsoleDisplay(SearchCallback):
         oracle = self._tuner.oracle if self._tuner is not None else None
         if oracle is None:
             return
-        trials = list((getattr(oracle, "trials", None) or {}).values())
+        trials = getattr(oracle, "trials", None) or {}
         remaining = getattr(oracle, "remaining_trials", None)
-        recorded = [t.duration for t in trials if t.status.is_finished and t.duration is not None]
+        self._tally.update(trials)
         best = oracle.get_best_trials(1)
         self._snapshot = _Snapshot(
-            finished=sum(1 for t in trials if t.status.is_finished),
+            finished=self._tally.finished,
             total=None if remaining is None else len(trials) + remaining,
-            recorded_trial_seconds=statistics.fmean(recorded) if recorded else None,
+            recorded_trial_seconds=self._tally.mean_duration,
             best_score=format_value(best[0].score) if best else None,
             best_trial_id=best[0].trial_id if best else None,
             objective_name=oracle.objective.name,
