@@ -35,7 +35,7 @@ ORACLE_FACTORIES: dict[str, OracleFactory] = {
     "grid": lambda hp, seed, max_trials: GridSearchOracle(
         objective="loss", max_trials=max_trials, seed=seed, hyperparameters=hp
     ),
-    # Hyperband's length is its schedule (22 trials for max_epochs=9, factor=3), not max_trials.
+    # Hyperband's length is its schedule (23 trials for max_epochs=9, factor=3), not max_trials.
     "hyperband": lambda hp, seed, max_trials: HyperbandOracle(
         objective="loss", max_epochs=9, factor=3, seed=seed, hyperparameters=hp
     ),

@@ -30,20 +30,40 @@ def _report(oracle: HyperbandOracle, trial: Trial, loss: float) -> None:
     oracle.end_trial(trial)
 
 
-def test_schedule_follows_li_et_al():
+def test_schedule_follows_li_et_al_with_keras_tuners_rounding():
     schedule = hyperband_schedule(27, 3)
     assert [[(r.size, r.epochs) for r in b.rounds] for b in schedule] == [
         [(27, 1), (9, 3), (3, 9), (1, 27)],
-        [(12, 3), (4, 9), (1, 27)],
+        [(12, 3), (4, 9), (2, 27)],
         [(6, 9), (2, 27)],
         [(4, 27)],
     ]
     assert [b.index for b in schedule] == [3, 2, 1, 0]
     # Warm starts: a promoted trial trains only the epochs its round adds.
-    assert [b.epochs for b in schedule] == [81, 78, 90, 108]
+    assert [b.epochs for b in schedule] == [81, 96, 90, 108]
     # A max_epochs that is no power of the factor still ends every bracket at max_epochs.
     for bracket in hyperband_schedule(25, 3):
         assert bracket.rounds[-1].epochs == 25
+
+
+@pytest.mark.keras  # keras-tuner imports TensorFlow
+def test_schedule_equals_keras_tuners():
+    keras_tuner = pytest.importorskip("keras_tuner")
+    for max_epochs in (1, 2, 3, 8, 9, 10, 25, 27, 50, 100, 243):
+        for factor in (2, 3, 4):
+            theirs = keras_tuner.oracles.HyperbandOracle(
+                objective="loss", max_epochs=max_epochs, factor=factor
+            )
+            count = theirs._get_num_brackets()
+            expected = [
+                [(theirs._get_size(b, r), theirs._get_epochs(b, r)) for r in range(b + 1)]
+                for b in reversed(range(count))
+            ]
+            ours = [
+                [(r.size, r.epochs) for r in b.rounds]
+                for b in hyperband_schedule(max_epochs, factor)
+            ]
+            assert ours == expected, (max_epochs, factor)
 
 
 @pytest.mark.parametrize(
@@ -57,10 +77,10 @@ def test_bad_arguments_are_named(arguments, culprit):
 
 def test_epochs_spent_never_exceed_the_schedule_and_no_trial_passes_max_epochs():
     oracle = _oracle(hyperband_iterations=2)
-    assert oracle.remaining_trials == 2 * 22
+    assert oracle.remaining_trials == 2 * 23
     trials = drive(oracle)
     assert oracle.remaining_trials == 0
-    assert sum(t.budget.epochs_to_train for t in trials) == oracle.total_epochs == 2 * 69
+    assert sum(t.budget.epochs_to_train for t in trials) == oracle.total_epochs == 2 * 75
     assert max(t.budget.epochs for t in trials) == 9
     for trial in trials:
         steps = [o.step for o in trial.metrics.get_history("loss")]
@@ -189,7 +209,7 @@ def _proposals(trials) -> list[tuple[str, dict, dict]]:
     return [(t.trial_id, dict(t.values), t.budget.to_dict()) for t in trials]
 
 
-@pytest.mark.parametrize("crash_at", range(22))
+@pytest.mark.parametrize("crash_at", range(23))
 def test_resume_when_killed_between_the_trial_file_and_the_state(tmp_path, crash_at):
     """A crash after a new trial's file is written but before oracle.json: the same search."""
     expected = _proposals(drive(_oracle()))

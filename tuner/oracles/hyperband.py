@@ -74,26 +74,31 @@ class BracketPlan:
 def hyperband_schedule(max_epochs: int, factor: int) -> tuple[BracketPlan, ...]:
     """The brackets of one Hyperband iteration, in the order they run (most halvings first).
 
-    With ``s_max = floor(log_factor(max_epochs))``, bracket ``s`` starts
-    ``ceil((s_max + 1) / (s + 1) * factor**s)`` configurations on
-    ``ceil(max_epochs / factor**s)`` epochs, and each round keeps ``floor(n / factor)`` of its
-    ``n`` trials for ``factor`` times as many epochs (Li et al., 2018, Algorithm 1); the last round
-    trains until ``max_epochs``.
+    Li et al. (2018), Algorithm 1, with keras-tuner 1.4's rounding, so that a search moved from
+    keras-tuner runs the same trials for the same epochs: with ``s_max = floor(log_factor(R))``
+    for ``R = max_epochs``, bracket ``s`` (from ``s_max`` down to 0) has ``s + 1`` rounds; round
+    ``i`` trains ``ceil(m * factor**(s - i) / (s + 1))`` trials until epoch
+    ``ceil(R / factor**(s - i))``, where ``m = s_max + 1`` when ``R`` is a power of ``factor``
+    and ``s_max + 2`` otherwise (keras-tuner's ``ceil(1 + log_factor(R))``, computed exactly).
+    Each round thus keeps about ``1/factor`` of the previous one, and the last trains until
+    ``max_epochs``.
 
     Example:
         >>> [[(r.size, r.epochs) for r in b.rounds] for b in hyperband_schedule(9, 3)]
-        [[(9, 1), (3, 3), (1, 9)], [(5, 3), (1, 9)], [(3, 9)]]
+        [[(9, 1), (3, 3), (1, 9)], [(5, 3), (2, 9)], [(3, 9)]]
     """
     s_max = 0
     while factor ** (s_max + 1) <= max_epochs:
         s_max += 1
+    last_round_size = s_max + 1 if factor**s_max == max_epochs else s_max + 2
     brackets = []
     for s in range(s_max, -1, -1):
-        size = math.ceil((s_max + 1) / (s + 1) * factor**s)
         rounds = []
         for round_number in range(s + 1):
-            epochs = min(max_epochs, math.ceil(max_epochs / factor ** (s - round_number)))
-            rounds.append(RoundPlan(max(1, size // factor**round_number), epochs))
+            halvings_left = s - round_number
+            size = -(-last_round_size * factor**halvings_left // (s + 1))  # exact ceil
+            epochs = -(-max_epochs // factor**halvings_left)
+            rounds.append(RoundPlan(size, epochs))
         brackets.append(BracketPlan(s, tuple(rounds)))
     return tuple(brackets)
 
@@ -247,7 +252,7 @@ class HyperbandOracle(Oracle):
         >>> trial.budget.epochs, trial.values["tuner/epochs"], trial.values["tuner/bracket"]
         (1, 1, 2)
         >>> oracle.total_epochs
-        69
+        75
     """
 
     def __init__(
