@@ -132,6 +132,22 @@ def test_unpicklable_fit_arguments_stop_the_search_with_a_clear_error(tmp_path, 
         search.search(batches, epochs=1, verbose=0)
 
 
+@pytest.mark.keras
+def test_an_unpicklable_tuner_setting_is_named(tmp_path, data):
+    import threading
+
+    search = kt.RandomSearch(
+        build_model,
+        objective="val_loss",
+        max_trials=1,
+        directory=str(tmp_path),
+        distribution_strategy=threading.Lock(),  # stands for any setting that cannot be pickled
+        trial_isolation="process",
+    )
+    with pytest.raises(errors.FatalValueError, match="attribute 'distribution_strategy'"):
+        search.search(data[0], data[1], epochs=1, verbose=0)
+
+
 def test_isolation_mode_is_checked():
     assert check_isolation("process") == "process"
     with pytest.raises(ValueError, match="trial_isolation must be one of"):

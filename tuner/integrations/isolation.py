@@ -318,24 +318,32 @@ def _decode_results(encoded: Mapping[str, Any]) -> Any:
 
 
 # --- the parent's side -----------------------------------------------------------------------
-def _pickle_tuner_state(tuner: Tuner) -> dict[str, Any]:
-    """The tuner's attributes the child needs, checked one by one for a clear error."""
+def _tuner_state(tuner: Tuner) -> dict[str, Any]:
+    """The tuner's attributes the child needs (all but :data:`PARENT_ONLY_ATTRIBUTES`)."""
+    return {
+        name: value for name, value in vars(tuner).items() if name not in PARENT_ONLY_ATTRIBUTES
+    }
+
+
+def _unpicklable_error(tuner: Tuner, error: Exception) -> errors.FatalError:
+    """Names what could not be pickled for the child: a tuner setting or the fit arguments."""
     import cloudpickle
 
-    state = {}
-    for name, value in vars(tuner).items():
-        if name in PARENT_ONLY_ATTRIBUTES:
-            continue
+    for name, value in _tuner_state(tuner).items():
         try:
             cloudpickle.dumps(value)
-        except Exception as error:
-            raise errors.FatalValueError(
-                f"trial_isolation='process' sends the tuner's settings to each trial's "
+        except Exception as culprit:
+            return errors.FatalValueError(
+                "trial_isolation='process' sends the tuner's settings to each trial's "
                 f"subprocess, but its attribute {name!r} ({type(value).__name__}) cannot be "
-                f"pickled: {error}. Use trial_isolation='none' with this setting."
-            ) from None
-        state[name] = value
-    return state
+                f"pickled: {culprit}. Use trial_isolation='none' with this setting."
+            )
+    return errors.FatalValueError(
+        "trial_isolation='process' sends the fit arguments to each trial's subprocess: numpy "
+        "arrays through memory-mapped files, anything else pickled, but these arguments cannot "
+        f"be pickled ({error}). Pass numpy arrays (not a tf.data.Dataset or a generator), or "
+        "use trial_isolation='none'."
+    )
 
 
 def _child_command(child_socket: int) -> list[str]:
@@ -414,7 +422,7 @@ def run_trial_in_subprocess(
         payload = cloudpickle.dumps(
             {
                 "tuner_class": type(tuner),
-                "tuner_state": _pickle_tuner_state(tuner),
+                "tuner_state": _tuner_state(tuner),
                 "oracle": {
                     "objective": tuner.oracle.objective,
                     "seed": tuner.oracle.seed,
@@ -425,15 +433,8 @@ def run_trial_in_subprocess(
                 "fit_kwargs": shared_kwargs,
             }
         )
-    except errors.FatalError:
-        raise
     except Exception as error:
-        raise errors.FatalValueError(
-            "trial_isolation='process' sends the fit arguments to each trial's subprocess: "
-            "numpy arrays through memory-mapped files, anything else pickled, but these "
-            f"arguments cannot be pickled ({error}). Pass numpy arrays (not a tf.data.Dataset "
-            "or a generator), or use trial_isolation='none'."
-        ) from None
+        raise _unpicklable_error(tuner, error) from None
     child = processes.take()
     if tuner.oracle.remaining_trials != 0:  # 0: this is the last trial, no spare needed
         processes.start_spare()
