@@ -27,7 +27,8 @@ import numpy as np
 
 from tuner.hyperparameters import HyperParameters
 from tuner.objective import is_finite_number
-from tuner.oracles.base import Oracle, Proposal, trial_index, values_key
+from tuner.oracles.base import Proposal, trial_index, values_key
+from tuner.oracles.model_based import ModelBasedOracle
 from tuner.space import DimensionKind, SpaceCodec, latin_hypercube
 from tuner.trial import Trial, TrialStatus
 
@@ -37,8 +38,6 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _LOG_LENGTHSCALE_BOUNDS = (math.log(1e-2), math.log(1e2))
 _LOG_SIGNAL_BOUNDS = (math.log(1e-2), math.log(1e2))
 _LOG_NOISE_UPPER = math.log(1.0)
-#: Finite spaces up to this many value sets are scored exhaustively.
-_EXHAUSTIVE_LIMIT = 2048
 
 
 # --- the kernel ----------------------------------------------------------------------------------
@@ -423,7 +422,7 @@ def _single_threaded_blas() -> Iterator[None]:
 _ACQUISITIONS = ("log_ei", "ucb")
 
 
-class BayesianOptimizationOracle(Oracle):
+class BayesianOptimizationOracle(ModelBasedOracle):
     """Bayesian optimization with a Gaussian process: keras-tuner's oracle, made robust.
 
     The first ``num_initial_points`` trials follow a maximin Latin hypercube (space-filling,
@@ -531,8 +530,6 @@ class BayesianOptimizationOracle(Oracle):
         self.acquisition = acquisition
         #: The last kernel fit: space signature, data fingerprint and log parameters.
         self._kernel: dict[str, Any] | None = None
-        self._codec_cache: tuple[str, SpaceCodec] | None = None
-        self._pool_cache: tuple[str, list[tuple[str, dict[str, Any]]] | None] | None = None
         self._encoding_cache: tuple[str, dict[str, tuple[str, np.ndarray]]] | None = None
         self._designs: dict[tuple[int, int], np.ndarray] = {}
 
@@ -558,12 +555,6 @@ class BayesianOptimizationOracle(Oracle):
         self._kernel = dict(kernel) if isinstance(kernel, Mapping) else None
 
     # --- proposals -------------------------------------------------------------------------------
-    def _codec(self) -> SpaceCodec:
-        fingerprint = values_key({"space": self.hyperparameters.get_config()["space"]})
-        if self._codec_cache is None or self._codec_cache[0] != fingerprint:
-            self._codec_cache = (fingerprint, SpaceCodec(self.hyperparameters))
-        return self._codec_cache[1]
-
     def _initial_count(self, codec: SpaceCodec) -> int:
         if self.num_initial_points is not None:
             return self.num_initial_points
@@ -646,17 +637,6 @@ class BayesianOptimizationOracle(Oracle):
             if not self._is_duplicate(values):
                 return Proposal.run(values)
         return Proposal.stop()
-
-    def _untried_pool(self, codec: SpaceCodec) -> list[dict[str, Any]] | None:
-        """Every untried value set of a small finite space; None for other spaces."""
-        if self._pool_cache is None or self._pool_cache[0] != codec.signature:
-            enumerated = codec.enumerate_values(_EXHAUSTIVE_LIMIT)
-            keyed = None if enumerated is None else [(values_key(v), v) for v in enumerated]
-            self._pool_cache = (codec.signature, keyed)
-        keyed = self._pool_cache[1]
-        if keyed is None:
-            return None
-        return [values for key, values in keyed if key not in self._tried]
 
     def _observations(self, codec: SpaceCodec) -> tuple[np.ndarray, np.ndarray] | None:
         """Inputs and minimized scores of the finished trials; None when fewer than two scores.

@@ -27,12 +27,10 @@ import numpy as np
 
 from tuner.hyperparameters import HyperParameter, HyperParameters
 from tuner.objective import is_finite_number
-from tuner.oracles.base import Oracle, Proposal, trial_index, values_key
+from tuner.oracles.base import Proposal, trial_index
+from tuner.oracles.model_based import ModelBasedOracle
 from tuner.space import Dimension, DimensionKind, SpaceCodec, latin_hypercube
 from tuner.trial import Trial, TrialStatus
-
-#: Finite spaces up to this many value sets are enumerated, to stop exactly when exhausted.
-_EXHAUSTIVE_LIMIT = 2048
 
 
 def default_gamma(count: int) -> int:
@@ -163,7 +161,7 @@ class ParzenEstimator:
         return logsumexp(stacked + np.log(self.weights)[None, :], axis=1)
 
 
-class TPEOracle(Oracle):
+class TPEOracle(ModelBasedOracle):
     """Tree-structured Parzen estimator search (Bergstra et al. 2011), multivariate.
 
     The first ``num_initial_points`` trials follow a space-filling Latin hypercube; each later
@@ -239,8 +237,6 @@ class TPEOracle(Oracle):
         self.candidates = candidates
         self.gamma = gamma or default_gamma
         self.prior_weight = float(prior_weight)
-        self._codec_cache: tuple[str, SpaceCodec] | None = None
-        self._pool_cache: tuple[str, list[tuple[str, dict[str, Any]]] | None] | None = None
         self._designs: dict[int, np.ndarray] = {}
 
     def get_config(self) -> dict[str, Any]:
@@ -253,23 +249,6 @@ class TPEOracle(Oracle):
         return config
 
     # --- proposals -------------------------------------------------------------------------------
-    def _codec(self) -> SpaceCodec:
-        fingerprint = values_key({"space": self.hyperparameters.get_config()["space"]})
-        if self._codec_cache is None or self._codec_cache[0] != fingerprint:
-            self._codec_cache = (fingerprint, SpaceCodec(self.hyperparameters))
-        return self._codec_cache[1]
-
-    def _untried_pool(self, codec: SpaceCodec) -> list[dict[str, Any]] | None:
-        """Every untried value set of a small finite space; None for other spaces."""
-        if self._pool_cache is None or self._pool_cache[0] != codec.signature:
-            enumerated = codec.enumerate_values(_EXHAUSTIVE_LIMIT)
-            keyed = None if enumerated is None else [(values_key(v), v) for v in enumerated]
-            self._pool_cache = (codec.signature, keyed)
-        keyed = self._pool_cache[1]
-        if keyed is None:
-            return None
-        return [values for key, values in keyed if key not in self._tried]
-
     def _propose(self, trial_id: str) -> Proposal:
         codec = self._codec()
         if not codec.dimensions:
