@@ -535,11 +535,8 @@ class Oracle:
                 and stored.retryable
                 and (stored.retries < self.max_retries_per_trial)
             ):
-                stored.retries += 1
-                stored.status = TrialStatus.RUNNING
-                stored.metrics = type(stored.metrics)()
-                stored.executions = []  # a retry starts afresh, folds included
-                stored.score = stored.best_step = None
+                stored.executions = []  # a retry after an error starts afresh, folds included
+                self._prepare_rerun(stored)
                 self._retry_queue.append(stored.trial_id)
                 self._storage.save_trial(stored)
                 return
@@ -572,13 +569,18 @@ class Oracle:
             for tuner_id, ongoing in list(self.ongoing_trials.items()):
                 if ongoing.trial_id == trial_id:
                     del self.ongoing_trials[tuner_id]
-            trial.retries += 1
-            trial.status = TrialStatus.RUNNING
-            trial.metrics = type(trial.metrics)()
-            trial.score = trial.best_step = None
+            self._prepare_rerun(trial)  # recorded executions (folds) are kept: they finished
             if trial_id not in self._retry_queue:
                 self._retry_queue.insert(0, trial_id)
             self._storage.save_trial(trial)
+
+    @staticmethod
+    def _prepare_rerun(trial: Trial) -> None:
+        """Counts one more run of ``trial`` and clears what its last run reported."""
+        trial.retries += 1
+        trial.status = TrialStatus.RUNNING
+        trial.metrics = type(trial.metrics)()
+        trial.score = trial.best_step = None
 
     @staticmethod
     def _absorb(stored: Trial, incoming: Trial) -> None:
