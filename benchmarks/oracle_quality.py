@@ -259,9 +259,13 @@ def run_keras_tuner(problem: Problem, seed: int, trials: int) -> list[float]:
     )
     directory = tempfile.mkdtemp(prefix="kt-quality-")
     found: list[float] = []
-    try:  # keras-tuner's oracle prints every trial: keep the report readable
-        silence = contextlib.redirect_stdout(io.StringIO())
-        silence.__enter__()
+    # keras-tuner's oracle prints every trial and scikit-learn warns about its GP fits: keep the
+    # report readable.
+    silence = contextlib.ExitStack()
+    silence.enter_context(contextlib.redirect_stdout(io.StringIO()))
+    silence.enter_context(warnings.catch_warnings())
+    warnings.simplefilter("ignore")
+    try:
         oracle._set_project_dir(directory, "quality")
         for _ in range(trials):
             trial = oracle.create_trial("worker")
@@ -273,7 +277,7 @@ def run_keras_tuner(problem: Problem, seed: int, trials: int) -> list[float]:
             oracle.end_trial(trial)
             found.append(value)
     finally:
-        silence.__exit__(None, None, None)
+        silence.close()
         shutil.rmtree(directory, ignore_errors=True)
     return found
 
