@@ -211,18 +211,3 @@ def test_display_prints_trials_and_is_silent_with_verbose_0(tmp_path, capsys):
     quiet = _tuner(tmp_path / "q", lambda hp: hp.Float("x", 0, 1), max_trials=2)
     quiet.search(verbose=0)
     assert capsys.readouterr().out == ""
-
-
-def test_import_tuner_does_not_import_tensorflow_or_keras():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, tuner; hp = tuner.HyperParameters(); hp.Int('a', 1, 2); "
-        "print(sorted(m for m in ('tensorflow', 'keras', 'torch', 'jax', 'pandas') "
-        "if m in sys.modules))"
-    )
-    output = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert output.stdout.strip() == "[]"
