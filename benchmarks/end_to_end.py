@@ -212,6 +212,24 @@ def timed_hypermodel(base: type, clock: Clock, features: int) -> Any:
     return TimedHyperModel()
 
 
+def watch_garbage_collection() -> dict[str, float]:
+    """Totals of Python's garbage collections from now on: seconds, and full collections."""
+    import gc
+
+    totals = {"seconds": 0.0, "full": 0}
+    started: list[float] = []
+
+    def on_collection(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started.append(time.perf_counter())
+        elif started:
+            totals["seconds"] += time.perf_counter() - started.pop()
+            totals["full"] += info.get("generation") == 2
+
+    gc.callbacks.append(on_collection)
+    return totals
+
+
 def directory_size(path: Path) -> tuple[int, int]:
     """Bytes and files under ``path``."""
     total = files = 0
@@ -247,6 +265,7 @@ def run_worker(arguments: argparse.Namespace) -> dict[str, Any]:
         "callbacks": [keras.callbacks.EarlyStopping("val_loss", patience=5)],
         "verbose": 0,
     }
+    collections = watch_garbage_collection()
     profiler = None
     if arguments.profile:
         from pyinstrument import Profiler
@@ -311,6 +330,9 @@ def run_worker(arguments: argparse.Namespace) -> dict[str, Any]:
         # Training: model.fit without the tool's callbacks (its per-epoch reports, checkpoints).
         "fit_seconds": clock.fit_seconds - clock.callback_seconds,
         "tool_callback_seconds": clock.callback_seconds,
+        # Python's garbage collections (automatic or called), wherever they happened.
+        "gc_seconds": collections["seconds"],
+        "full_collections": collections["full"],
         "outside_fit_seconds": wall - (clock.fit_seconds - clock.callback_seconds),
         "build_seconds": clock.build_seconds,
         "builds": clock.builds,
@@ -385,6 +407,8 @@ def summarize(runs: list[dict[str, Any]], tools: list[str]) -> list[dict[str, An
                 "fit s": fit,
                 "outside fit s": outside,
                 "in tool callbacks s": median([r["tool_callback_seconds"] for r in mine]),
+                "gc s": median([r.get("gc_seconds", float("nan")) for r in mine]),
+                "full gcs": median([r.get("full_collections", float("nan")) for r in mine]),
                 "outside %": 100
                 * median([r["outside_fit_seconds"] / r["wall_seconds"] for r in mine]),
                 "builds": median([r["builds"] for r in mine]),
@@ -500,6 +524,8 @@ def main(argv: list[str] | None = None) -> int:
         "outside fit s",
         "outside %",
         "in tool callbacks s",
+        "gc s",
+        "full gcs",
         "builds",
         "build s",
         "epochs",
