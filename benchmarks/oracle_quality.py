@@ -286,7 +286,7 @@ def optuna_method(sampler_name: str) -> Callable[[Problem, int, int], list[float
     def run(problem: Problem, seed: int, trials: int) -> list[float]:
         import optuna
 
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        optuna.logging.set_verbosity(optuna.logging.ERROR)  # no per-trial notices
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sampler = getattr(optuna.samplers, sampler_name)(seed=seed)

@@ -619,7 +619,9 @@ def _latency_keras_tuner(count: int, proposals: int, seed: int) -> Timings:
     )  # fmt: skip
     directory = tempfile.mkdtemp(prefix="kt-latency-")
     times = []
+    quiet = contextlib.redirect_stdout(io.StringIO())  # its oracle prints every trial
     try:
+        quiet.__enter__()
         oracle._set_project_dir(directory, "latency")
         for index in range(count + 1 + proposals):
             start = _clock()
@@ -633,6 +635,7 @@ def _latency_keras_tuner(count: int, proposals: int, seed: int) -> Timings:
             trial.status = "COMPLETED"
             oracle.end_trial(trial)
     finally:
+        quiet.__exit__(None, None, None)
         shutil.rmtree(directory, ignore_errors=True)
     return times
 
@@ -645,7 +648,7 @@ def _latency_optuna(kind: str, count: int, proposals: int, seed: int) -> Timings
         IntDistribution,
     )
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     distributions = {
         "x": FloatDistribution(-5.0, 5.0),
         "learning_rate": FloatDistribution(1e-5, 1e-1, log=True),
@@ -683,19 +686,9 @@ def _latency_optuna(kind: str, count: int, proposals: int, seed: int) -> Timings
     return times
 
 
-def section_latency(settings: Settings) -> SectionResult:
-    """Seconds per proposal of the model-based oracles with 50, 200 and 1,000 finished trials.
-
-    The mixed space of the throughput section (five hyperparameters of four types). Each run
-    fills ``n`` finished trials, makes one untimed model proposal (a kernel fit from scratch),
-    then times the next ones: ``max(10, n/10)`` for tuner's Bayesian oracle, so that the median
-    is a typical proposal and the mean includes the kernel refit it makes every 10 % of growth
-    beyond 64 trials; 10 for the TPE oracles and Optuna's GP; 3 for keras-tuner (1 at 1,000).
-    CPU seconds are reported beside wall seconds: on a shared machine they show the work itself
-    (Optuna's GP runs torch on several threads, so its CPU time can exceed its wall time).
-    """
-    rows = []
-    medians: dict[tuple[str, int], float] = {}
+def _measure_latencies(
+    settings: Settings, rows: list[dict[str, Any]], medians: dict[tuple[str, int], float]
+) -> None:
     for count in _latency_counts(settings):
         for kind in LATENCY_TOOLS:
             if kind == "tuner-bayesian":
@@ -722,6 +715,51 @@ def section_latency(settings: Settings) -> SectionResult:
                 }
             )
             print(f"  latency {kind:22} n={count:5d} median {median(wall):.4f} s", flush=True)
+
+
+@contextlib.contextmanager
+def _one_thread() -> Any:
+    """One BLAS and one torch thread for every tool, as tuner's oracle uses during a proposal.
+
+    On a shared machine threads mostly wait for each other; with one each, the comparison is of
+    the work the algorithms do.
+    """
+    with contextlib.ExitStack() as stack:
+        with contextlib.suppress(ImportError):
+            import scipy.linalg  # noqa: F401 - load scipy's BLAS first, so that it is limited too
+            from threadpoolctl import threadpool_limits
+
+            stack.enter_context(threadpool_limits(limits=1))
+        try:
+            import torch
+        except ImportError:
+            torch = None
+        threads = torch.get_num_threads() if torch is not None else None
+        if torch is not None:
+            torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            if torch is not None:
+                torch.set_num_threads(threads)
+
+
+def section_latency(settings: Settings) -> SectionResult:
+    """Seconds per proposal of the model-based oracles with 50, 200 and 1,000 finished trials.
+
+    The mixed space of the throughput section (five hyperparameters of four types). Each run
+    fills ``n`` finished trials, makes one untimed model proposal (a kernel fit from scratch),
+    then times the next ones: ``max(10, n/10)`` for tuner's Bayesian oracle, so that the median
+    is a typical proposal and the mean includes the kernel refit it makes every 10 % of growth
+    beyond 64 trials; 10 for the TPE oracles and Optuna's GP; 3 for keras-tuner (1 at 1,000).
+    Every tool runs with one BLAS and one torch thread (tuner's oracle limits itself to one BLAS
+    thread during a proposal anyway). CPU seconds are reported beside wall seconds: on a shared
+    machine they show the work itself.
+    """
+    rows = []
+    medians: dict[tuple[str, int], float] = {}
+    with _one_thread():
+        _measure_latencies(settings, rows, medians)
     for row in rows:
         row["vs tuner-bayesian"] = ratio(
             row["median s"], medians.get(("tuner-bayesian", row["trials"]), math.nan)

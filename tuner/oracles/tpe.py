@@ -238,6 +238,7 @@ class TPEOracle(ModelBasedOracle):
         self.gamma = gamma or default_gamma
         self.prior_weight = float(prior_weight)
         self._designs: dict[int, np.ndarray] = {}
+        self._places_cache: dict[str, dict[str, float]] = {}
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -361,24 +362,38 @@ class TPEOracle(ModelBasedOracle):
         ratio = good_density.log_pdf(draws) - bad_density.log_pdf(draws)
         return self._values(group, draws[int(np.argmax(ratio))])
 
-    @staticmethod
-    def _layout(group: list[Dimension], trials: list[Trial]) -> np.ndarray:
+    def _layout(self, group: list[Dimension], trials: list[Trial]) -> np.ndarray:
         """The group's values in these trials (those that have them all), as estimator rows."""
         rows = []
         for trial in trials:
-            row = []
-            for dimension in group:
-                value = trial.values.get(dimension.name)
-                if dimension.kind is DimensionKind.CATEGORICAL:
-                    place: float | None = dimension.index_of(value)
-                else:
-                    place = dimension.unit_of(value) if dimension.name in trial.values else None
-                if place is None:
-                    break
-                row.append(float(place))
-            else:
+            places = self._places(trial, group)
+            row = [places.get(dimension.name) for dimension in group]
+            if None not in row:
                 rows.append(row)
         return np.array(rows, dtype=float).reshape(len(rows), len(group))
+
+    def _places(self, trial: Trial, group: list[Dimension]) -> dict[str, float]:
+        """A trial's unit values (value indices for one-hot dimensions), cached once finished.
+
+        Illegal or missing values are left out. A running trial's values may still grow (its
+        build meets new hyperparameters), so they are read afresh.
+        """
+        if trial.status.is_finished:
+            places = self._places_cache.setdefault(trial.trial_id, {})
+        else:
+            places = {}
+        for dimension in group:
+            name = dimension.name
+            if name in places or name not in trial.values:
+                continue
+            value = trial.values[name]
+            if dimension.kind is DimensionKind.CATEGORICAL:
+                place: float | None = dimension.index_of(value)
+            else:
+                place = dimension.unit_of(value)
+            if place is not None:
+                places[name] = float(place)
+        return places
 
     @staticmethod
     def _values(group: list[Dimension], row: np.ndarray) -> dict[str, Any]:
