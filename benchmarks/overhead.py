@@ -355,6 +355,9 @@ def section_throughput(settings: Settings) -> SectionResult:
     warm_up(settings)
     samples: dict[tuple[str, int, str], list[SearchTiming]] = {}
     fsync_seconds = []
+    # Deleted at the end, not between runs: deleting a thousand files makes the next fsyncs
+    # (of whichever tool runs next) wait for that work too.
+    finished_projects: list[Path] = []
     for repeat in range(settings.repeats):
         fsync_seconds.append(fsync_latency(settings.workdir))
         for algorithm in ALGORITHMS:
@@ -364,8 +367,11 @@ def section_throughput(settings: Settings) -> SectionResult:
                 shift = repeat % len(order)
                 for tool in order[shift:] + order[:shift]:
                     project = fresh_project(settings, f"{algorithm}-{trials}")
+                    # Start every tool with no dirty pages left by the one before: an fsync would
+                    # otherwise pay for the write-back of a tool that does not fsync.
+                    os.sync()
                     timing = RUNNERS[tool](algorithm, trials, repeat, project)
-                    shutil.rmtree(project.parent, ignore_errors=True)
+                    finished_projects.append(project.parent)
                     samples.setdefault((algorithm, trials, tool), []).append(timing)
                     print(
                         f"  repeat {repeat + 1}/{settings.repeats} {algorithm:6} {trials:5} "
@@ -374,6 +380,8 @@ def section_throughput(settings: Settings) -> SectionResult:
                         f"growth {timing.growth():.2f}",
                         flush=True,
                     )
+    for parent in finished_projects:
+        shutil.rmtree(parent, ignore_errors=True)
     rows = []
     for algorithm in ALGORITHMS:
         for trials in settings.trial_counts:
@@ -439,7 +447,8 @@ def section_throughput(settings: Settings) -> SectionResult:
     disk = median(fsync_seconds)
     floors.append(
         f"- Disk: one fsync'ed atomic write of a small file takes {1000 * disk:.2f} ms (median "
-        "in this run); tuner does two per trial (the trial file when created and when finished), "
+        "in this run); tuner does one per trial when its trials are this short (the trial file "
+        "when it ends: the record of a starting trial is held back and superseded), "
         "keras-tuner none, Optuna's journal one per trial state change."
     )
     columns = [

@@ -232,7 +232,7 @@ def test_a_trial_event_reads_only_new_and_running_trials(monkeypatch):
 
     for _ in range(1500):  # a long search already run (in memory: no files)
         oracle.end_trial(run_one())
-    shown = ConsoleDisplay(verbose=0)
+    shown = ConsoleDisplay(verbose=2)  # plain lines (verbose=0 shows nothing, reads nothing)
     search = SimpleNamespace(oracle=oracle)
     shown.on_search_begin(search)
     assert shown._counts() == (1500, 2000)

@@ -9,6 +9,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -154,8 +155,12 @@ def test_a_project_can_be_read_while_its_search_runs(tmp_path):
     class PeekingTuner(ToyTuner):
         def run_trial(self, trial, *args, **kwargs):
             if trial.trial_id == "02":  # the search holds the project's lock meanwhile
-                frame = kt.load_results(self.project_dir)
-                seen.update(zip(frame["trial_id"], frame["status"], strict=True))
+                # A starting trial's record is written within its grace period (half a second).
+                deadline = time.monotonic() + 30
+                while "02" not in seen and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    frame = kt.load_results(self.project_dir)
+                    seen.update(zip(frame["trial_id"], frame["status"], strict=True))
             return super().run_trial(trial, *args, **kwargs)
 
     search = PeekingTuner(

@@ -231,7 +231,7 @@ class ConsoleDisplay(SearchCallback):
         the search changes it (nor call a remote oracle several times a second).
         """
         oracle = self._tuner.oracle if self._tuner is not None else None
-        if oracle is None:
+        if oracle is None or self._level <= 0:  # nothing is shown: skip the work
             return
         trials = getattr(oracle, "trials", None) or {}
         remaining = getattr(oracle, "remaining_trials", None)

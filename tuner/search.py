@@ -414,6 +414,7 @@ class BaseTuner:
         """
         from tuner.integrations.tensorboard import export_hparams  # tensorboard only when called
 
+        self._storage.flush()
         return export_hparams(self.project_dir, log_dir)
 
     def results_summary(self, num_trials: int = 10) -> None:
@@ -427,8 +428,12 @@ class BaseTuner:
             trial.summary()
 
     def save(self) -> None:
-        """Writes the oracle's state (trials are written as they change)."""
+        """Writes the oracle's state and any record held back: the project folder is complete.
+
+        Trials are otherwise written as they change (see :class:`~tuner.storage.Storage`).
+        """
         self.oracle.save()
+        self._storage.flush()
 
     def reload(self) -> None:
         """Reloads the search from the project directory."""

@@ -222,6 +222,7 @@ def hyperband_like_project(tmp_path: Path) -> str:
             oracle.update_trial(trial.trial_id, {"loss": 0.5}, step=epochs - 1)
             trial.status = TrialStatus(status)
             oracle.end_trial(trial)
+    search.save()  # the running trial's record is written even within its grace period
     return search.project_dir
 
 

@@ -57,6 +57,18 @@ class StorageContract:
         assert loaded[0].metrics.get_best_value("val_loss") == 0.5
         assert loaded[0].budget == Budget(9, 3, "00", 1, 1)
 
+    def test_a_started_trial_is_readable_after_flush_and_superseded_by_its_end(self, tmp_path):
+        storage = self.make_storage(tmp_path)
+        storage.save_started_trial(_trial("00", TrialStatus.RUNNING))
+        storage.flush()
+        assert [t.status for t in storage.load_trials()] == [TrialStatus.RUNNING]
+        storage.save_started_trial(_trial("01", TrialStatus.RUNNING))
+        storage.save_trial(_trial("01"))
+        assert [t.status for t in storage.load_trials()] == [
+            TrialStatus.RUNNING,
+            TrialStatus.COMPLETED,
+        ]
+
     def test_documents_are_strict_json(self, tmp_path):
         storage = self.make_storage(tmp_path)
         with pytest.raises(ValueError):

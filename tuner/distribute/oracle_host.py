@@ -134,6 +134,10 @@ class _JournaledStorage(JsonDirStorage):
         super().save_trial(trial)
         self.record(f"{TRIALS_DIR}/{trial.trial_id}.json")
 
+    def save_started_trial(self, trial: Trial) -> None:
+        super().save_started_trial(trial)
+        self.record(f"{TRIALS_DIR}/{trial.trial_id}.json")
+
 
 class OracleHost:
     """The oracle of a distributed search, as a Ray actor (see the module docstring).
@@ -214,7 +218,8 @@ class OracleHost:
         return {"held_trial": True, "work_left": self._work_left()}
 
     def dispose(self) -> None:
-        """Deletes the working copy of the project, when the host made one (Ray Client)."""
+        """Writes every file the host holds back; deletes its working copy (Ray Client)."""
+        self._storage.flush()
         if self._owns_directory:
             shutil.rmtree(self._project_dir, ignore_errors=True)
 
@@ -227,6 +232,7 @@ class OracleHost:
         Returns:
             The sequence number to ask from next time, and relative path -> content.
         """
+        self._storage.flush()  # a held record of a starting trial is written, then copied
         changed = [(n, path) for path, n in self._storage.journal.items() if n > sequence]
         files = {path: (self._project_dir / path).read_bytes() for _, path in sorted(changed)}
         return max((n for n, _ in changed), default=sequence), files

@@ -409,7 +409,7 @@ class Oracle:
                 trial = self.trials[self._retry_queue.pop(0)]
                 trial.status = TrialStatus.RUNNING
                 trial.start_time, trial.end_time, trial.tuner_id = now, None, tuner_id
-                self._storage.save_trial(trial)
+                self._storage.save_started_trial(trial)
                 self.ongoing_trials[tuner_id] = trial
                 return trial
             if self.max_trials is not None and len(self.trials) >= self.max_trials:
@@ -435,7 +435,7 @@ class Oracle:
             self.trials[trial_id] = trial
             self._tried.add(values_key(values))
             self.ongoing_trials[tuner_id] = trial
-            self._storage.save_trial(trial)
+            self._storage.save_started_trial(trial)
             self.save()
             return trial
 

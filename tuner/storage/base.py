@@ -1,4 +1,4 @@
-"""The storage interface: six methods and a lock."""
+"""The storage interface: six methods and a lock (and two with defaults)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ class Storage(abc.ABC):
         - ``load_*`` return plain JSON-compatible data (or trials built from it) and never
           execute code; a document that cannot be parsed raises ``CorruptProjectFileError``
           naming it, and one from a newer format raises ``FormatVersionError``.
+        - Saves reach the disk in the order they were made. The only one that may be skipped is
+          a :meth:`save_started_trial` whose trial is saved again before anything else.
         - The storage does not interpret the project or the oracle state: they are opaque dicts.
 
     Example:
@@ -60,6 +62,19 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def save_trial(self, trial: Trial) -> None:
         """Writes (or rewrites) one trial."""
+
+    def save_started_trial(self, trial: Trial) -> None:
+        """Writes a trial that has just started (RUNNING, no results yet).
+
+        A storage may hold this write back briefly: until its next write (which writes it first,
+        or replaces it when it is of the same trial), :meth:`flush`, or a short grace period. A
+        trial lost in that window is simply proposed again on resume, and a trial that ends
+        within it costs one write instead of two. The default writes at once.
+        """
+        self.save_trial(trial)
+
+    def flush(self) -> None:  # noqa: B027 - a hook: most storages never hold a write back
+        """Returns once every save so far is on disk (a no-op for storages that never wait)."""
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:

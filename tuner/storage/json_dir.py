@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tuner.errors import CorruptProjectFileError, FormatVersionError, ProjectLockedError
 from tuner.storage.base import FORMAT_VERSION, Storage
+from tuner.storage.writer import FileWriter, encode_json, write_atomic
 from tuner.trial import Trial
 
 PROJECT_FILE = "project.json"
@@ -29,24 +29,11 @@ LOCK_FILE = ".lock"
 
 
 def write_json_atomic(path: str | os.PathLike[str], document: dict[str, Any]) -> None:
-    """Writes ``document`` to ``path`` so that a crash leaves either the old or the new file.
+    """Writes ``document`` as JSON to ``path`` so that a crash leaves the old or the new file.
 
-    The text goes to a temporary file in the same folder, which is flushed, fsync'ed and then
-    renamed over ``path`` (a rename within one file system is atomic).
+    See :func:`tuner.storage.writer.write_atomic`: temporary file, fsync, atomic rename.
     """
-    path = Path(path)
-    text = json.dumps(document, allow_nan=False, separators=(",", ":"))
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    write_atomic(path, encode_json(document))
 
 
 def read_json(path: str | os.PathLike[str], remedy: str) -> dict[str, Any]:
@@ -108,6 +95,7 @@ class JsonDirStorage(Storage):
         import filelock
 
         self._lock = filelock.FileLock(str(self.project_dir / LOCK_FILE), timeout=0)
+        self._writer = FileWriter()
 
     def _strip(self, document: dict[str, Any]) -> dict[str, Any]:
         document = dict(document)
@@ -115,6 +103,7 @@ class JsonDirStorage(Storage):
         return document
 
     def load_project(self) -> dict[str, Any] | None:
+        self._writer.flush()
         path = self.project_dir / PROJECT_FILE
         if not path.exists():
             return None
@@ -123,11 +112,12 @@ class JsonDirStorage(Storage):
         )
 
     def save_project(self, project: dict[str, Any]) -> None:
-        write_json_atomic(
+        self._writer.write(
             self.project_dir / PROJECT_FILE, {"format_version": FORMAT_VERSION, **project}
         )
 
     def load_state(self) -> dict[str, Any] | None:
+        self._writer.flush()
         path = self.project_dir / STATE_FILE
         if not path.exists():
             return None
@@ -140,7 +130,7 @@ class JsonDirStorage(Storage):
         )
 
     def save_state(self, state: dict[str, Any]) -> None:
-        write_json_atomic(
+        self._writer.write(
             self.project_dir / STATE_FILE, {"format_version": FORMAT_VERSION, **state}
         )
 
@@ -149,6 +139,7 @@ class JsonDirStorage(Storage):
         return self._trials_dir / f"{trial_id}.json"
 
     def load_trials(self) -> list[Trial]:
+        self._writer.flush()
         trials = []
         with os.scandir(self._trials_dir) as entries:
             names = sorted(
@@ -170,10 +161,18 @@ class JsonDirStorage(Storage):
         return trials
 
     def save_trial(self, trial: Trial) -> None:
-        write_json_atomic(
-            self.trial_path(trial.trial_id),
-            {"format_version": FORMAT_VERSION, **trial.to_dict()},
-        )
+        self._writer.write(self.trial_path(trial.trial_id), self._trial_document(trial))
+
+    def save_started_trial(self, trial: Trial) -> None:
+        """Writes a trial that has just started, within half a second (see :class:`FileWriter`)."""
+        self._writer.write_later(self.trial_path(trial.trial_id), self._trial_document(trial))
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    @staticmethod
+    def _trial_document(trial: Trial) -> dict[str, Any]:
+        return {"format_version": FORMAT_VERSION, **trial.to_dict()}
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -191,4 +190,7 @@ class JsonDirStorage(Storage):
         try:
             yield
         finally:
-            self._lock.release()
+            try:
+                self._writer.flush()  # whoever takes the project next finds every file written
+            finally:
+                self._lock.release()
