@@ -550,3 +550,18 @@ def test_a_search_through_ray_client_writes_the_project_here(tmp_path):
     assert all(t.status == TrialStatus.COMPLETED for t in trials)
     best = min(trials, key=lambda t: t.score)
     assert f"best {best.trial_id}" in driver.stdout
+
+
+@requires_ray
+def test_a_search_that_starts_ray_gets_a_runtime_of_its_own(monkeypatch):
+    from tuner.distribute.driver import _init_arguments
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    # Not Ray's default (the last `ray start` cluster, which hangs when its address file is
+    # stale), and no dashboard competing with the trials.
+    assert _init_arguments(kt.RayWorkers(2)) == {"address": "local", "include_dashboard": False}
+    chosen = _init_arguments(kt.RayWorkers(2, init_kwargs={"include_dashboard": True}))
+    assert chosen["include_dashboard"] is True
+    assert _init_arguments(kt.RayWorkers(2, address="auto"))["address"] == "auto"
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.1:6379")  # a Ray job: join its cluster
+    assert _init_arguments(kt.RayWorkers(2))["address"] is None

@@ -45,13 +45,14 @@ class RayWorkers:
             workers on one GPU; each worker's framework is then told not to take the whole
             device (TensorFlow memory growth, JAX without preallocation, a torch memory
             fraction).
-        address: None starts a local Ray runtime (or uses the one already started by
-            ``ray.init``); ``"auto"`` or ``"host:port"`` joins a running cluster from one of its
+        address: None starts a local Ray runtime of the search's own (or uses the one already
+            started by ``ray.init`` in this process, or the cluster ``RAY_ADDRESS`` names);
+            ``"auto"`` or ``"host:port"`` joins a running cluster from one of its
             nodes; ``"ray://host:10001"`` joins one from outside through Ray Client (the oracle
             then works on a copy of the project in the cluster, copied back every second).
         env_vars: Extra environment variables for the worker processes.
         init_kwargs: Extra arguments for ``ray.init`` when this object starts Ray (for example
-            ``{"num_cpus": 4}``).
+            ``{"num_cpus": 4}``; the dashboard is off unless ``{"include_dashboard": True}``).
 
     Raises:
         MissingDependencyError: Ray is not installed (``pip install tuner[ray]``).

@@ -66,7 +66,7 @@ def run_distributed_search(
     project_dir = os.path.abspath(tuner.project_dir)
     started_ray = False
     if not ray.is_initialized():
-        ray.init(address=config.address, **dict(config.init_kwargs))
+        ray.init(**_init_arguments(config))
         started_ray = True
     host = pool = None
     try:
@@ -206,6 +206,21 @@ class _WorkerPool:
         self._running.clear()
         with contextlib.suppress(Exception):  # keep what the host has, if it still answers
             self.sync()
+
+
+def _init_arguments(config: RayWorkers) -> dict[str, Any]:
+    """``ray.init``'s arguments when the search starts Ray itself.
+
+    ``address=None`` means a runtime of the search's own, as documented: Ray's own default would
+    join the last cluster ``ray start`` launched on this machine, and waits forever when that
+    cluster is gone but its address file is not. ``RAY_ADDRESS`` (set for Ray jobs) still wins.
+    The dashboard is off unless asked for: on a small machine its processes compete with the
+    trials for the cores.
+    """
+    address = config.address
+    if address is None and not os.environ.get("RAY_ADDRESS"):
+        address = "local"
+    return {"address": address, "include_dashboard": False, **dict(config.init_kwargs)}
 
 
 def _get(reference: Any) -> Any:
