@@ -109,3 +109,17 @@ JsonDirStorage({str(tmp_path / "p")!r}).save_started_trial(_trial("00", TrialSta
     subprocess.run([sys.executable, "-c", script], check=True, cwd=root, timeout=120)
     record = json.loads((tmp_path / "p" / "trials" / "00.json").read_text())
     assert record["status"] == "RUNNING"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_leaves_its_parents_held_record_alone(tmp_path):
+    writer = FileWriter(grace_seconds=60)
+    writer.write_later(tmp_path / "t.json", {"status": "RUNNING"})
+    child = os.fork()
+    if child == 0:  # the child exits normally: its exit hooks run, and must not write
+        os._exit(0 if not writer_module._open_writers else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert not (tmp_path / "t.json").exists()
+    writer.flush()
+    assert (tmp_path / "t.json").exists()

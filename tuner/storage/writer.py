@@ -170,6 +170,16 @@ class FileWriter:
 _open_writers: weakref.WeakSet[FileWriter] = weakref.WeakSet()
 
 
+def _forget_writers_in_child() -> None:
+    """A forked child does not write its parent's records (and must not wait on its locks)."""
+    global _open_writers
+    _open_writers = weakref.WeakSet()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_writers_in_child)
+
+
 @atexit.register
 def _flush_open_writers() -> None:
     """A held record is written even when the program ends without closing its search."""
