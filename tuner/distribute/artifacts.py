@@ -8,12 +8,12 @@ directory, with ``/`` separators, e.g. ``"checkpoints/0003/weights.npz"``.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
+
+from tuner.storage.writer import write_atomic
 
 #: The folder of the project directory that holds each trial's best weights.
 CHECKPOINTS_DIR = "checkpoints"
@@ -79,17 +79,7 @@ def write_files(project_dir: str | os.PathLike[str], files: Mapping[str, bytes])
     for relative, content in files.items():
         path = root / _safe_relative(relative)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        write_atomic(path, content)
 
 
 def _read_tree(root: Path, top: Path) -> dict[str, bytes]:

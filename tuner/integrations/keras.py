@@ -7,7 +7,6 @@ import copy
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from tuner.integrations import cross_validation, isolation
 from tuner.objective import is_finite_number
 from tuner.oracles.base import Oracle, trial_index
 from tuner.search import BaseTuner
+from tuner.storage.writer import atomic_output
 from tuner.trial import Trial, TrialStatus
 
 CHECKPOINTS_DIR = "checkpoints"
@@ -427,16 +427,8 @@ class Tuner(BaseTuner):
             arrays["input_shape"] = np.array(json.dumps(model.input_shape))
         path = self._checkpoint_path(trial_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".weights.", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, **arrays)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_output(path) as handle:
+            np.savez(handle, **arrays)
 
     def save_model(self, trial_id: str, model: Any, step: int = 0) -> None:
         """Saves ``model``'s weights as the checkpoint of ``trial_id`` (keras-tuner's hook)."""

@@ -9,8 +9,6 @@ unpickling a file can run arbitrary code, so it never happens implicitly.
 from __future__ import annotations
 
 import importlib
-import os
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +19,7 @@ from tuner.hypermodel import HyperModel
 from tuner.integrations import cross_validation
 from tuner.oracles.base import Oracle
 from tuner.search import BaseTuner
+from tuner.storage.writer import atomic_output
 from tuner.trial import Trial
 
 CHECKPOINTS_DIR = "checkpoints"
@@ -257,21 +256,13 @@ class SklearnTuner(BaseTuner):
             return
         path = self._model_path(trial_id, self.model_format)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
+        with atomic_output(path) as handle:
             if self.model_format == "skops":
-                _skops_io().dump(model, temporary)
+                _skops_io().dump(model, handle)
             else:
                 import joblib  # installed with scikit-learn
 
-                joblib.dump(model, temporary)
-            with open(temporary, "rb+") as handle:
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+                joblib.dump(model, handle)
 
     def load_model(self, trial: Trial) -> Any:
         """The fitted estimator stored for a trial (its last fold's).

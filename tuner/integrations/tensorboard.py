@@ -35,7 +35,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -62,6 +61,7 @@ from tuner.hyperparameters import (
 )
 from tuner.objective import AnyObjective, is_finite_number
 from tuner.results import SearchResults, read_project
+from tuner.storage.writer import write_atomic
 from tuner.trial import Trial, TrialStatus
 
 if TYPE_CHECKING:
@@ -377,17 +377,7 @@ def _replace_event_file(
     stamps = [int(path.name.split(".")[3]) for path in existing if _stamped(path)]
     stamp = max([int(wall_time), *stamps])
     path = directory / f"events.out.tfevents.{stamp:010d}.{mark}.{digest}"
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{mark}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(_encode(events, wall_time))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    write_atomic(path, _encode(events, wall_time))
     for old in existing:
         with contextlib.suppress(FileNotFoundError):
             old.unlink()
