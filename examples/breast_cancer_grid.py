@@ -12,10 +12,16 @@ matplotlib) is available.
     python examples/breast_cancer_grid.py --quick    # 4 configurations, 1 run, 1 epoch
 
 Full settings: 216 configurations x 3 runs of 20 epochs, validated on 20% of the training
-split; the best configuration is then evaluated on the test split. It is the longest example
-(648 models; resume it any time by running it again). It has not been run in full on the
-project's machines yet; ``--quick`` (4 configurations, 1 epoch) reaches a validation accuracy
-of about 0.93-0.97.
+split (91 rows); the best configuration is then evaluated on the test split. It is the longest
+example (648 models; resume it any time by running it again). ``--quick`` (4 configurations,
+1 epoch) reaches a validation accuracy of about 0.93-0.97.
+
+Measured at full settings (``KERAS_BACKEND=jax``, two CPU cores, about 15 minutes of running
+time): 19 of the 216 configurations score a mean validation accuracy of 1.0 over their 3 runs
+(median configuration 0.989, worst 0.703); the first of them in grid order, 32 ReLU units, no
+dropout, batch size 4, learning rate 0.5, reaches 0.965 test accuracy. Averaged over the other
+three hyperparameters, the heat-map's cells range from 0.954 (batch 32, dropout 0.6) to 0.985
+(batch 4 or 16, no dropout).
 
 Data: scikit-learn's copy of the Wisconsin diagnostic breast cancer data set
 (``load_breast_cancer``).
