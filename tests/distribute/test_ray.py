@@ -562,6 +562,9 @@ def test_a_search_that_starts_ray_gets_a_runtime_of_its_own(monkeypatch):
     assert _init_arguments(kt.RayWorkers(2)) == {"address": "local", "include_dashboard": False}
     chosen = _init_arguments(kt.RayWorkers(2, init_kwargs={"include_dashboard": True}))
     assert chosen["include_dashboard"] is True
-    assert _init_arguments(kt.RayWorkers(2, address="auto"))["address"] == "auto"
+    # A cluster that is joined keeps its own settings.
+    assert _init_arguments(kt.RayWorkers(2, address="ray://head:10001")) == {
+        "address": "ray://head:10001"
+    }
     monkeypatch.setenv("RAY_ADDRESS", "10.0.0.1:6379")  # a Ray job: join its cluster
-    assert _init_arguments(kt.RayWorkers(2))["address"] is None
+    assert _init_arguments(kt.RayWorkers(2)) == {"address": None}

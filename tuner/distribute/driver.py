@@ -214,13 +214,12 @@ def _init_arguments(config: RayWorkers) -> dict[str, Any]:
     ``address=None`` means a runtime of the search's own, as documented: Ray's own default would
     join the last cluster ``ray start`` launched on this machine, and waits forever when that
     cluster is gone but its address file is not. ``RAY_ADDRESS`` (set for Ray jobs) still wins.
-    The dashboard is off unless asked for: on a small machine its processes compete with the
-    trials for the cores.
+    A runtime started here has no dashboard unless asked for: on a small machine its processes
+    compete with the trials for the cores. A cluster that is joined keeps its own settings.
     """
-    address = config.address
-    if address is None and not os.environ.get("RAY_ADDRESS"):
-        address = "local"
-    return {"address": address, "include_dashboard": False, **dict(config.init_kwargs)}
+    if config.address is None and not os.environ.get("RAY_ADDRESS"):
+        return {"address": "local", "include_dashboard": False, **dict(config.init_kwargs)}
+    return {"address": config.address, **dict(config.init_kwargs)}
 
 
 def _get(reference: Any) -> Any:
