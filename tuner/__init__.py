@@ -61,7 +61,16 @@ __all__ = [
 ]
 
 
+#: Subpackages reached as attributes in keras-tuner code (``kt.tuners.SklearnTuner``): imported
+#: on first access, since they import Keras (or matplotlib, or Ray).
+_LAZY_MODULES = ("tuners", "integrations", "distribute", "visualization")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODULES:
+        value = importlib.import_module(f"tuner.{name}")
+        globals()[name] = value
+        return value
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'tuner' has no attribute {name!r}")
@@ -71,4 +80,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_MODULES))

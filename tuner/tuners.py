@@ -6,12 +6,24 @@ from typing import Any
 
 from tuner.hyperparameters import HyperParameters
 from tuner.integrations.keras import Tuner
+from tuner.integrations.sklearn import SklearnTuner
 from tuner.oracles.asha import AsyncSuccessiveHalvingOracle
 from tuner.oracles.bayesian import BayesianOptimizationOracle
 from tuner.oracles.grid import GridSearchOracle
 from tuner.oracles.hyperband import HyperbandOracle
 from tuner.oracles.random import RandomSearchOracle
 from tuner.oracles.tpe import TPEOracle
+
+# keras-tuner's ``keras_tuner.tuners`` holds its scikit-learn tuner too.
+__all__ = [
+    "AsyncSuccessiveHalving",
+    "BayesianOptimization",
+    "GridSearch",
+    "Hyperband",
+    "RandomSearch",
+    "SklearnTuner",
+    "TPESearch",
+]
 
 
 class RandomSearch(Tuner):

@@ -360,7 +360,9 @@ def test_a_killed_worker_loses_no_trial(ray_cluster, tmp_path):
     tuner = SleepyTuner(
         _sleepy_oracle(6), directory=str(tmp_path), project_name="killed", workers=kt.RayWorkers(2)
     )
-    thread, raised = _search_in_thread(tuner, pause=0.3, verbose=0)
+    # Trials of 3 x 1 s: a starting trial's file appears within its grace period (0.5-0.75 s),
+    # and the kill must still land in the middle of the trial.
+    thread, raised = _search_in_thread(tuner, pause=1.0, verbose=0)
 
     def trial_of_worker_zero() -> Trial | None:
         running = (t for t in _trials_on_disk(project) if t.status == TrialStatus.RUNNING)
@@ -368,7 +370,7 @@ def test_a_killed_worker_loses_no_trial(ray_cluster, tmp_path):
 
     _wait_for(lambda: trial_of_worker_zero() is not None, "ray-worker-0 to start a trial")
     victim = trial_of_worker_zero()
-    time.sleep(0.3)  # its trial takes 0.9 s: kill it in the middle
+    time.sleep(0.3)  # at most about 1.1 s into a 3-s trial
     ray.kill(ray.get_actor(worker_actor_name(str(project), "ray-worker-0")))
     thread.join(timeout=120)
     assert not thread.is_alive() and not raised, raised

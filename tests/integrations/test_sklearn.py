@@ -267,3 +267,13 @@ def test_sample_weights_follow_their_rows_into_each_fold(regression, tmp_path):
     )  # fmt: skip
     search.search(x_indexed, y, sample_weight=weights)
     assert seen == [True, True, True]
+
+
+def test_keras_tuners_import_paths_resolve():
+    """keras-tuner code reaches the tuners through ``kt.tuners`` as well as ``kt``."""
+    assert kt.tuners.SklearnTuner is kt.SklearnTuner
+    assert kt.tuners.RandomSearch is kt.RandomSearch
+    assert kt.tuners.BayesianOptimization is kt.BayesianOptimization
+    assert "tuners" in dir(kt)
+    with pytest.raises(AttributeError, match="no attribute 'tunerz'"):
+        _ = kt.tunerz
