@@ -6,12 +6,12 @@ scikit-learn's ``RandomizedSearchCV`` wrapper: ``cv=10`` makes each trial train 
 fold, and its score is the mean validation MAE over the folds.
 
 Data: the UCI "Concrete Compressive Strength" data set (I-Cheng Yeh, 1998,
-https://archive.ics.uci.edu/dataset/165/concrete+compressive+strength), 1030 rows, as a CSV
-with the 8 inputs then the strength in the last column (a header row is optional; the UCI
-download is an .xls file: save it as CSV).
+https://archive.ics.uci.edu/dataset/165/concrete+compressive+strength), 1030 rows: the 8
+inputs then the strength in the last column. A copy ships in ``examples/data/`` (see its
+README); ``--csv`` reads another CSV of the same shape (a header row is optional).
 
-    python examples/concrete_cv.py --csv concrete.csv             # full settings
-    python examples/concrete_cv.py --csv concrete.csv --quick     # 2 trials, 3 folds, 1-2 epochs
+    python examples/concrete_cv.py              # full settings
+    python examples/concrete_cv.py --quick      # 2 trials, 3 folds, 1-2 epochs
 
 Full settings: 10 trials of random search over activation (relu/elu/tanh), batch size
 (16/32/64), epochs (50/100/150) and Adam's learning rate (1e-4 to 1e-2, log), each scored by
@@ -41,11 +41,9 @@ import tuner as kt
 
 FULL = {"trials": 10, "folds": 10, "epochs": [50, 100, 150], "batch_sizes": [16, 32, 64]}
 QUICK = {"trials": 2, "folds": 3, "epochs": [1, 2], "batch_sizes": [32, 64]}
-DATA_HINT = (
-    "Download the UCI 'Concrete Compressive Strength' data set "
-    "(https://archive.ics.uci.edu/dataset/165/concrete+compressive+strength), save it as CSV "
-    "(8 inputs, then the strength in MPa), and pass --csv PATH."
-)
+#: The copy that ships with the repository.
+DEFAULT_CSV = Path(__file__).resolve().parent / "data" / "concrete.csv"
+DATA_HINT = "Pass --csv PATH to a CSV of the 8 inputs then the strength in MPa."
 
 
 def load_csv(path: str) -> tuple[np.ndarray, np.ndarray]:
@@ -105,7 +103,9 @@ class ConcreteModel(kt.HyperModel):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--csv", required=True, help="the concrete data as CSV. " + DATA_HINT)
+    parser.add_argument(
+        "--csv", default=str(DEFAULT_CSV), help="the data as CSV (default: the shipped copy)"
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2 trials, 3 folds")
     parser.add_argument("--directory", default="runs", help="parent of the project directory")
     parser.add_argument("--overwrite", action="store_true", help="start the search afresh")

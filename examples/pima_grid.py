@@ -17,13 +17,13 @@ output, trained with Adam for 100 epochs with batch size 10 unless the grid says
 7. ``hidden_units``: 1/5/10/15/20/25/30 hidden units (with dropout 0.2 and max-norm 4).
 
 Data: the Pima Indians Diabetes data set (National Institute of Diabetes and Digestive and
-Kidney Diseases, via the UCI repository; a CSV copy is at
-https://raw.githubusercontent.com/jbrownlee/Datasets/master/pima-indians-diabetes.data.csv),
-768 rows of 8 numeric inputs and the 0/1 outcome in the last column (a header row is optional).
+Kidney Diseases, via the UCI repository), 768 rows of 8 numeric inputs and the 0/1 outcome in
+the last column. A copy ships in ``examples/data/`` (see its README); ``--csv`` reads another
+CSV of the same shape (a header row is optional).
 
-    python examples/pima_grid.py --csv pima-indians-diabetes.csv                  # every grid
-    python examples/pima_grid.py --csv pima-indians-diabetes.csv --grid optimizer # one grid
-    python examples/pima_grid.py --csv pima-indians-diabetes.csv --quick          # smoke run
+    python examples/pima_grid.py                    # every grid
+    python examples/pima_grid.py --grid optimizer   # one grid
+    python examples/pima_grid.py --quick            # smoke run
 
 ``--quick`` runs every grid cut to its first value per hyperparameter, with 2 folds and 1
 epoch. Full settings: 128 configurations x 3 folds, at most 100 epochs each; a fold's score is
@@ -122,10 +122,9 @@ GRID_DEFAULTS: dict[str, dict[str, Any]] = {
     "learning_rate_momentum": {"optimizer": "SGD"},
     "hidden_units": {"dropout": 0.2, "max_norm": 4.0},
 }
-DATA_HINT = (
-    "Download the Pima Indians Diabetes data as CSV (e.g. https://raw.githubusercontent.com/"
-    "jbrownlee/Datasets/master/pima-indians-diabetes.data.csv) and pass --csv PATH."
-)
+#: The copy that ships with the repository.
+DEFAULT_CSV = Path(__file__).resolve().parent / "data" / "pima-indians-diabetes.csv"
+DATA_HINT = "Pass --csv PATH to a CSV of 8 numeric inputs then the 0/1 outcome."
 
 
 def load_csv(path: str) -> tuple[np.ndarray, np.ndarray]:
@@ -229,7 +228,9 @@ def run_grid(name: str, x: np.ndarray, y: np.ndarray, args: argparse.Namespace) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--csv", required=True, help="the Pima data as CSV. " + DATA_HINT)
+    parser.add_argument(
+        "--csv", default=str(DEFAULT_CSV), help="the Pima data as CSV (default: the shipped copy)"
+    )
     parser.add_argument(
         "--grid", choices=sorted(GRIDS), action="append", help="run only this grid (repeatable)"
     )
