@@ -20,13 +20,14 @@ from typing import Any
 import pytest
 from tensorboard.backend.event_processing import plugin_event_accumulator
 from tensorboard.plugins.hparams import api_pb2, metadata
+from tensorboard.plugins.hparams import summary_v2 as hparams_summary
 from tensorboard.util import tensor_util
 
 import tuner as kt
 from tuner.errors import StorageError
 from tuner.integrations import tensorboard
-from tuner.integrations.tensorboard import STATUS_HPARAM, export_hparams
-from tuner.results import read_project
+from tuner.integrations.tensorboard import export_hparams
+from tuner.results import SearchResults, read_project
 from tuner.trial import TrialStatus
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
@@ -92,9 +93,9 @@ def _value(value: Any) -> Any:
 
 
 def expected_values(trial: kt.Trial) -> dict[str, Any]:
-    values = {name: float(v) if isinstance(v, int) and not isinstance(v, bool) else v
-              for name, v in trial.values.items()}  # fmt: skip
-    return {**values, STATUS_HPARAM: trial.status.value}
+    """Exactly the trial's values, as keras-tuner writes them (numbers as HParams floats)."""
+    return {name: float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+            for name, v in trial.values.items()}  # fmt: skip
 
 
 def marked_files(directory: Path, mark: str) -> list[str]:
@@ -145,8 +146,7 @@ def test_experiment_declares_every_hyperparameter_with_its_domain(tmp_path):
         "lr": (pytest.approx(1e-3), pytest.approx(1e-1)),
         "batch_norm": [False, True],
         "epochs": [3.0],
-        STATUS_HPARAM: ["COMPLETED", "FAILED", "INVALID", "STOPPED"],
-    }
+    }  # the trials' values only: no tuner/status beside them
     infos = {info.name: info for info in experiment.hparam_infos}
     assert "active when model is one of ['cnn']" in infos["cnn_filters"].description
     assert not infos["epochs"].differs and infos["lr"].differs
@@ -167,6 +167,7 @@ def test_every_trial_is_a_session_with_its_values_status_and_final_metrics(tmp_p
         session = read_session(log_dir, trial.trial_id)
         # Inactive conditional hyperparameters have no value: their cell is blank.
         assert session["values"] == pytest.approx(expected_values(trial))
+        assert "tuner/status" not in session["values"]
         assert len({"mlp_units", "cnn_filters"} & set(session["values"])) == 1
         assert session["group"] == trial.trial_id and session["sessions"] == 1
         if trial.status == TrialStatus.COMPLETED:
@@ -254,6 +255,75 @@ def test_nothing_is_declared_before_a_trial_has_metrics(tmp_path):
     assert marked_files(log_dir, tensorboard.EXPERIMENT_FILE_MARK) == []
     for trial_id in search.oracle.trials:
         assert read_session(log_dir, trial_id)["status"] == "STATUS_FAILURE"
+
+
+def _finished_trial(trial_id: str, status: TrialStatus, units: int = 8) -> kt.Trial:
+    space = kt.HyperParameters()
+    space.Int("units", 8, 64, step=8)
+    space.values["units"] = units
+    trial = kt.Trial(trial_id, space, status, start_time=100.0, end_time=160.0)
+    if status in (TrialStatus.COMPLETED, TrialStatus.STOPPED):
+        trial.metrics.update("loss", 0.5, step=2)
+        trial.score, trial.best_step = 0.5, 2
+    return trial
+
+
+def _results(*trials: kt.Trial) -> SearchResults:
+    return SearchResults(kt.Objective("loss", "min"), trials[0].hyperparameters, tuple(trials))
+
+
+@pytest.mark.parametrize(
+    "status, session_status",
+    [
+        (TrialStatus.COMPLETED, "STATUS_SUCCESS"),
+        (TrialStatus.STOPPED, "STATUS_SUCCESS"),
+        (TrialStatus.FAILED, "STATUS_FAILURE"),
+        (TrialStatus.INVALID, "STATUS_FAILURE"),
+    ],
+)
+def test_a_trials_status_is_its_sessions_status_not_a_value(status, session_status, tmp_path):
+    writer = tensorboard.HParamsWriter(tmp_path)
+    assert writer.write(_results(_finished_trial("07", status, units=24))) == 1
+    session = read_session(tmp_path, "07")
+    assert session["status"] == session_status
+    assert session["values"] == {"units": 24.0}  # exactly the trial's values
+
+
+def test_a_running_trial_has_no_session(tmp_path):
+    running = _finished_trial("01", TrialStatus.RUNNING)
+    with pytest.raises(ValueError, match="01 is RUNNING"):
+        tensorboard.trial_events(running, kt.Objective("loss", "min"))
+    assert tensorboard.HParamsWriter(tmp_path).write(_results(running)) == 0
+    assert not (tmp_path / "01").exists()
+
+
+def test_a_changed_or_older_session_is_replaced_never_duplicated(tmp_path):
+    session_dir = tmp_path / "03"
+    # A session as an older version wrote it, with the status as a tuner/status value:
+    old = _finished_trial("03", TrialStatus.FAILED)
+    events = tensorboard.trial_events(old, kt.Objective("loss", "min"))
+    events[0].summary.CopyFrom(
+        hparams_summary.hparams_pb(
+            {"units": 8, "tuner/status": "FAILED"}, trial_id="03", start_time_secs=100.0
+        )
+    )
+    tensorboard._replace_event_file(session_dir, tensorboard.TRIAL_FILE_MARK, events, 160.0)
+    assert "tuner/status" in read_session(tmp_path, "03")["values"]
+
+    writer = tensorboard.HParamsWriter(tmp_path)
+    assert writer.write(_results(old)) == 1  # rewritten in today's form, in place of the old one
+    assert len(marked_files(session_dir, tensorboard.TRIAL_FILE_MARK)) == 1
+    session = read_session(tmp_path, "03")
+    assert session["values"] == {"units": 8.0} and session["status"] == "STATUS_FAILURE"
+    # Retried and completed under the same id: the session follows, once.
+    retried = _finished_trial("03", TrialStatus.COMPLETED)
+    retried.end_time = 200.0
+    assert tensorboard.HParamsWriter(tmp_path).write(_results(retried)) == 1
+    assert len(marked_files(session_dir, tensorboard.TRIAL_FILE_MARK)) == 1
+    session = read_session(tmp_path, "03")
+    assert session["status"] == "STATUS_SUCCESS" and session["sessions"] == 1
+    assert session["metrics"] == {"loss": (0.5, 2)}
+    assert tensorboard.HParamsWriter(tmp_path).write(_results(retried)) == 0  # same content
 
 
 def test_export_names_a_folder_that_is_not_a_project(tmp_path):
@@ -458,9 +528,13 @@ def test_a_tensorboard_server_shows_every_trial(keras_search):
             time.sleep(0.5)  # the server may still be loading the event files
             groups = _post(url, "session_groups", request)
         experiment = _post(url, "experiment", {"experimentName": ""})
+        failed = _post(url, "session_groups", {**request, "allowedStatuses": ["STATUS_FAILURE"]})
+        successes = _post(
+            url, "session_groups", {**request, "allowedStatuses": ["STATUS_SUCCESS"]}
+        )
 
     hparams = {info["name"]: info for info in experiment["hparamInfos"]}
-    assert set(hparams) == {"kind", "wide_units", "deep_units", "lr", STATUS_HPARAM}
+    assert set(hparams) == {"kind", "wide_units", "deep_units", "lr"}  # no tuner/status
     assert hparams["kind"]["domainDiscrete"] == ["deep", "wide"]
     assert hparams["lr"]["domainInterval"] == {"minValue": 0.001, "maxValue": 0.1}
     metrics = [m["name"]["tag"] for m in experiment["metricInfos"]]
@@ -479,6 +553,14 @@ def test_a_tensorboard_server_shows_every_trial(keras_search):
             assert objective["value"] == pytest.approx(trial.score, rel=1e-6)
         else:
             assert session["status"] == "STATUS_FAILURE" and not group.get("metricValues")
+    # The dashboard's status filter finds the failed trial by its session's status alone.
+    (failed_id,) = [trial_id for trial_id, t in trials.items() if t.status == TrialStatus.FAILED]
+    assert [group["name"] for group in failed["sessionGroups"]] == [failed_id]
+    assert failed["sessionGroups"][0]["hparams"] == pytest.approx(
+        expected_values(trials[failed_id])
+    )
+    succeeded = {group["name"] for group in successes["sessionGroups"]}
+    assert succeeded == set(trials) - {failed_id}
 
 
 # --- the torch backend --------------------------------------------------------------------------
@@ -491,7 +573,6 @@ TORCH_SEARCH = textwrap.dedent(
     import numpy as np
 
     import tuner as kt
-    from tuner.integrations.tensorboard import STATUS_HPARAM
 
     assert keras.backend.backend() == "torch"
     directory = Path(sys.argv[1])

@@ -1,14 +1,24 @@
 """SklearnTuner: cross-validated search over scikit-learn estimators (keras-tuner's API).
 
 Fitted estimators are stored without pickle when possible: with skops (``model_format="skops"``,
-the default when skops is installed), whose loader refuses types nobody declared trusted.
-``model_format="joblib"`` stores pickles, and reading one back needs ``trust_pickle=True``:
-unpickling a file can run arbitrary code, so it never happens implicitly.
+the default when skops is installed), whose loader refuses types nobody declared trusted. Beyond
+skops' own defaults, loading trusts the classes that scikit-learn itself defines (the trees of a
+forest, a nearest-neighbours index, a distance metric, ...) and NumPy's dtypes and scalar types,
+whose construction runs no code of the file's choosing; any other type, and every function, must
+be listed in ``trusted_types``. ``model_format="joblib"`` stores pickles, and reading one back
+needs ``trust_pickle=True``: unpickling a file can run arbitrary code, so it never happens
+implicitly.
+
+``sample_weight`` (when given to ``search``) weights each fold's fit, its score and its
+metrics, as in keras-tuner. An estimator whose ``fit`` takes no ``sample_weight`` fails its
+trial with a message saying so; a ``Pipeline`` passes the weights to its final step
+(``<step>__sample_weight``), and fails the same way when that step cannot take them.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,6 +38,8 @@ MODEL_FILES = {"skops": "model.skops", "joblib": "model.joblib"}
 MODEL_FORMATS = ("auto", "skops", "joblib", None)
 #: Folds when ``cv`` is not given, as in keras-tuner.
 DEFAULT_FOLDS = 5
+#: The fit, score and metric argument that carries the weights.
+SAMPLE_WEIGHT = "sample_weight"
 
 
 def _skops_io() -> Any:
@@ -39,6 +51,62 @@ def _skops_io() -> Any:
         ) from error
 
 
+def _accepts_keyword(function: Callable[..., Any], name: str) -> bool:
+    """Whether ``function`` takes a keyword argument ``name`` (by name or through ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (a builtin): let the call decide
+        return True
+    return any(
+        parameter.name == name or parameter.kind is inspect.Parameter.VAR_KEYWORD
+        for parameter in parameters
+    )
+
+
+def _rows(data: Any) -> int:
+    """Rows of an array, a pandas object or a list."""
+    shape = getattr(data, "shape", None)
+    return int(shape[0]) if shape else len(data)
+
+
+def _routes_metadata() -> bool:
+    """Whether scikit-learn's metadata routing is on (then a Pipeline routes the weights)."""
+    base = importlib.import_module("sklearn")
+    return bool(base.get_config().get("enable_metadata_routing", False))
+
+
+def sample_weight_parameter(estimator: Any) -> str | None:
+    """The ``fit`` keyword that gives ``estimator`` its sample weights, or None if none does.
+
+    ``"sample_weight"`` for an estimator whose ``fit`` takes it; for a ``Pipeline``,
+    ``"<final step>__sample_weight"`` (nested pipelines: ``"<step>__<inner step>__..."``) when
+    its final step takes it, or ``"sample_weight"`` when scikit-learn's metadata routing is on.
+
+    Example:
+        >>> from sklearn import linear_model, neighbors, pipeline, preprocessing
+        >>> sample_weight_parameter(linear_model.Ridge())
+        'sample_weight'
+        >>> sample_weight_parameter(pipeline.make_pipeline(
+        ...     preprocessing.StandardScaler(), linear_model.Ridge()))
+        'ridge__sample_weight'
+        >>> sample_weight_parameter(neighbors.KNeighborsClassifier()) is None
+        True
+    """
+    pipeline_type = importlib.import_module("sklearn.pipeline").Pipeline
+    if isinstance(estimator, pipeline_type):
+        if _routes_metadata():
+            return SAMPLE_WEIGHT
+        name, final_step = estimator.steps[-1]
+        if final_step is None or isinstance(final_step, str):  # "passthrough"
+            return None
+        inner = sample_weight_parameter(final_step)
+        return None if inner is None else f"{name}__{inner}"
+    fit = getattr(estimator, "fit", None)
+    if fit is None or not _accepts_keyword(fit, SAMPLE_WEIGHT):
+        return None
+    return SAMPLE_WEIGHT
+
+
 def _metric_name(metric: Callable[..., Any]) -> str:
     name = getattr(metric, "__name__", None)
     if not callable(metric) or not name or name == "<lambda>":
@@ -48,6 +116,36 @@ def _metric_name(metric: Callable[..., Any]) -> str:
             "a def to give it a name."
         )
     return name
+
+
+#: Top-level packages whose own classes a skops file may create without being listed.
+SAFE_CLASS_PACKAGES = ("sklearn",)
+
+
+def _safe_type(name: str) -> bool:
+    """Whether loading may create the type ``name`` that skops does not trust by default.
+
+    True for a class that scikit-learn itself defines (``sklearn.tree._tree.Tree``,
+    ``sklearn.neighbors._kd_tree.KDTree``, ...) and for NumPy's dtypes and scalar types: a skops
+    file can make the loader call a trusted type with arguments of its choosing, and these do
+    nothing but build a value. Functions are never trusted implicitly (a file could have the
+    loader call one), nor are classes that perform I/O, such as ``numpy.memmap``. Only modules
+    of those packages are imported to find out.
+    """
+    module_name, _, attribute = name.rpartition(".")
+    package = module_name.split(".")[0]
+    if package not in (*SAFE_CLASS_PACKAGES, "numpy") or not attribute:
+        return False
+    try:
+        found = getattr(importlib.import_module(module_name), attribute, None)
+    except (ImportError, ValueError, TypeError):  # not a module name, or one that fails to import
+        return False
+    if not isinstance(found, type):
+        return False
+    if package == "numpy":
+        numpy = importlib.import_module("numpy")
+        return issubclass(found, (numpy.dtype, numpy.generic))
+    return (found.__module__ or "").split(".")[0] in SAFE_CLASS_PACKAGES
 
 
 class SklearnTuner(BaseTuner):
@@ -65,17 +163,20 @@ class SklearnTuner(BaseTuner):
         hypermodel: A ``build_model(hp)`` function or :class:`~tuner.HyperModel` returning an
             unfitted estimator.
         scoring: None (the estimator's own ``score``), the name of a scikit-learn scorer
-            (``"neg_mean_absolute_error"``), or a scorer ``scoring(estimator, X, y)``.
-        metrics: Functions ``metric(y_true, y_pred)`` also computed on each held-out part,
-            reported under their ``__name__``; they do not steer the search.
+            (``"neg_mean_absolute_error"``), or a scorer ``scoring(estimator, X, y)`` (which
+            must also take ``sample_weight=`` when ``search`` gets sample weights).
+        metrics: A function ``metric(y_true, y_pred)``, or a list of them, also computed on each
+            held-out part and reported under their ``__name__``; they do not steer the search.
         cv: An int k (stratified k-fold for classification targets, k-fold otherwise, shuffled
             with the oracle's seed) or a scikit-learn splitter. Defaults to 5 folds.
         model_format: How each trial's estimator (the last fold's, as keras-tuner does) is
             stored: ``"skops"`` (no pickle), ``"joblib"`` (a pickle), None (not stored), or
             ``"auto"`` (skops when installed, else not stored, with a warning).
-        trusted_types: Types beyond skops' defaults that loading a skops file may create, for
-            estimators skops does not trust by default (e.g. ``"sklearn.tree._tree.Tree"`` for
-            tree ensembles). Only list types whose files you trust.
+        trusted_types: Types beyond skops' defaults, scikit-learn's own classes and NumPy's
+            dtypes that loading a skops file may create: your own estimator classes, or
+            functions an estimator holds
+            (``"sklearn.feature_selection._univariate_selection.f_classif"`` for
+            ``SelectKBest(f_classif)``). Only list types whose files you trust.
         trust_pickle: Allows :meth:`load_model` to unpickle ``"joblib"`` files. Leave it False
             unless this process or someone you trust wrote the project directory.
         **kwargs: ``directory``, ``project_name``, ``overwrite``, ... (see
@@ -101,7 +202,7 @@ class SklearnTuner(BaseTuner):
         oracle: Oracle,
         hypermodel: HyperModel | Callable[..., Any],
         scoring: str | Callable[..., float] | None = None,
-        metrics: Sequence[Callable[..., float]] | None = None,
+        metrics: Callable[..., float] | Sequence[Callable[..., float]] | None = None,
         cv: Any = None,
         model_format: str | None = "auto",
         trusted_types: Sequence[str] | None = None,
@@ -131,7 +232,16 @@ class SklearnTuner(BaseTuner):
                 )
         elif model_format == "skops":
             _skops_io()
-        metrics = list(metrics or [])
+        if metrics is None:
+            metrics = []
+        elif callable(metrics):  # one function, as keras-tuner accepts
+            metrics = [metrics]
+        elif isinstance(metrics, (str, bytes)) or not isinstance(metrics, Sequence):
+            raise ValueError(
+                f"metrics must be a function metric(y_true, y_pred) or a list of them, such as "
+                f"[sklearn.metrics.mean_absolute_error]; got {metrics!r}."
+            )
+        metrics = list(metrics)
         names = [_metric_name(metric) for metric in metrics]
         duplicates = sorted({n for n in names if names.count(n) > 1 or n == "score"})
         if duplicates:
@@ -175,10 +285,40 @@ class SklearnTuner(BaseTuner):
         Args:
             X: The features (an array, a pandas object or a sparse matrix).
             y: The targets (None for estimators that take none).
-            sample_weight: Passed to each fold's ``fit`` (rows of the fold's training part).
+            sample_weight: One weight per row of ``X``, or None. Each fold's ``fit`` gets the
+                weights of its training rows, and its score and metrics those of its held-out
+                rows (keras-tuner's behaviour).
             groups: Group labels for group splitters such as ``GroupKFold``.
+
+        Raises:
+            FatalValueError: ``y``, ``sample_weight`` or ``groups`` has not one row per row of
+                ``X``.
+            FatalTypeError: ``sample_weight`` is given and ``scoring`` or a metric takes no
+                ``sample_weight``.
         """
+        rows = cross_validation.num_samples(X, "X")
+        for name, value in (("y", y), ("sample_weight", sample_weight), ("groups", groups)):
+            if value is not None and _rows(value) != rows:
+                raise errors.FatalValueError(
+                    f"{name} has {_rows(value)} rows but X has {rows}; SklearnTuner.search "
+                    f"needs one {name} entry per row of X."
+                )
+        if sample_weight is not None:
+            self._check_weighted_scoring()
         super().search(X, y, sample_weight=sample_weight, groups=groups)
+
+    def _check_weighted_scoring(self) -> None:
+        """With sample weights, the scoring and every metric must take ``sample_weight``."""
+        functions = [("metric", metric, _metric_name(metric)) for metric in self.metrics]
+        if self._scorer is not None:
+            functions.insert(0, ("scoring", self._scorer, repr(self.scoring)))
+        for role, function, name in functions:
+            if not _accepts_keyword(function, SAMPLE_WEIGHT):
+                raise errors.FatalTypeError(
+                    f"search() got sample_weight, which weights each fold's score and metrics "
+                    f"too, but the {role} {name} takes no sample_weight argument. Give it one "
+                    "(sample_weight=None), or search without sample_weight."
+                )
 
     def run_trial(
         self, trial: Trial, X: Any, y: Any = None, sample_weight: Any = None, groups: Any = None
@@ -198,7 +338,8 @@ class SklearnTuner(BaseTuner):
             estimator = self._build_estimator(trial)
             fit_kwargs = {}
             if sample_weight is not None:
-                fit_kwargs["sample_weight"] = cross_validation.take_rows(sample_weight, train)
+                parameter = self._sample_weight_parameter(trial, estimator)
+                fit_kwargs[parameter] = cross_validation.take_rows(sample_weight, train)
             x_train = cross_validation.take_rows(X, train)
             y_train = cross_validation.take_rows(y, train)
             if y is None:
@@ -209,9 +350,11 @@ class SklearnTuner(BaseTuner):
                 estimator,
                 cross_validation.take_rows(X, held_out),
                 cross_validation.take_rows(y, held_out),
+                cross_validation.take_rows(sample_weight, held_out),
             )
+            # One fit per fold, nothing per epoch: the best step is 0, as in keras-tuner.
             record = cross_validation.fold_record(
-                {"metrics": metrics, "best_step": None}, self.oracle.objective, fold, 0
+                {"metrics": metrics, "best_step": 0}, self.oracle.objective, fold, 0
             )
             if fold == last_fold:  # stored before it is recorded, so a record implies the file
                 self.save_model(trial.trial_id, estimator)
@@ -228,16 +371,40 @@ class SklearnTuner(BaseTuner):
             )
         return estimator
 
-    def _score_fold(self, estimator: Any, x_held_out: Any, y_held_out: Any) -> dict[str, float]:
+    @staticmethod
+    def _sample_weight_parameter(trial: Trial, estimator: Any) -> str:
+        parameter = sample_weight_parameter(estimator)
+        if parameter is None:
+            kind = type(estimator).__name__
+            if isinstance(estimator, importlib.import_module("sklearn.pipeline").Pipeline):
+                kind = f"the final step of this Pipeline ({estimator.steps[-1][1]!r})"
+            raise errors.FailedTrialError(
+                f"search() got sample_weight, but the fit of {kind}, built for trial "
+                f"{trial.trial_id}, takes no sample_weight. Search without sample_weight, or "
+                "build estimators whose fit accepts it (a Pipeline passes it to its final step)."
+            )
+        return parameter
+
+    def _score_fold(
+        self, estimator: Any, x_held_out: Any, y_held_out: Any, weights: Any = None
+    ) -> dict[str, float]:
+        weighting = {} if weights is None else {SAMPLE_WEIGHT: weights}
         if self._scorer is None:
-            score = estimator.score(x_held_out, y_held_out)
+            if weighting and not _accepts_keyword(estimator.score, SAMPLE_WEIGHT):
+                raise errors.FailedTrialError(
+                    f"search() got sample_weight, but {type(estimator).__name__}.score takes "
+                    "no sample_weight to weight the held-out rows. Pass scoring= (a scorer "
+                    "name or function that takes sample_weight), or drop sample_weight."
+                )
+            score = estimator.score(x_held_out, y_held_out, **weighting)
         else:
-            score = self._scorer(estimator, x_held_out, y_held_out)
+            score = self._scorer(estimator, x_held_out, y_held_out, **weighting)
         metrics = {"score": float(score)}
         if self.metrics:
             predictions = estimator.predict(x_held_out)
             for metric in self.metrics:
-                metrics[_metric_name(metric)] = float(metric(y_held_out, predictions))
+                value = metric(y_held_out, predictions, **weighting)
+                metrics[_metric_name(metric)] = float(value)
         return metrics
 
     def _record_results(self, trial: Trial, results: Any) -> None:
@@ -299,14 +466,22 @@ class SklearnTuner(BaseTuner):
 
     def _load_skops(self, path: Path) -> Any:
         skops_io = _skops_io()
-        untrusted = [
-            name
-            for name in skops_io.get_untrusted_types(file=path)
-            if name not in self.trusted_types
-        ]
+        unknown = skops_io.get_untrusted_types(file=path)
+        trusted = [name for name in unknown if name in self.trusted_types or _safe_type(name)]
+        untrusted = [name for name in unknown if name not in trusted]
         if untrusted:
             raise errors.StorageError(
                 f"{path} holds types that skops does not trust by default: {untrusted}. If you "
                 "trust this project directory, pass them as SklearnTuner(trusted_types=[...])."
             )
-        return skops_io.load(path, trusted=self.trusted_types or None)
+        return skops_io.load(path, trusted=trusted or None)
+
+
+class Sklearn(SklearnTuner):
+    """keras-tuner's deprecated name of :class:`SklearnTuner`; warns, then behaves the same."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        warnings.warn(
+            "Sklearn is a deprecated name; use SklearnTuner.", DeprecationWarning, stacklevel=2
+        )
+        super().__init__(*args, **kwargs)

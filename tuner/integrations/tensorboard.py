@@ -8,13 +8,19 @@ Layout of a log directory (``keras.callbacks.TensorBoard(log_dir=...)`` or ``exp
 
 - ``<log_dir>/`` holds the experiment: every hyperparameter of the search space with its domain
   (an interval for ``Int`` and ``Float``, a discrete set for ``Choice``, ``Boolean`` and
-  ``Fixed``), the trial status as the extra hyperparameter ``tuner/status``, and the metrics
-  (the objective first). Declared domains let the parallel-coordinates and scatter views work
-  from the first trial on.
-- ``<log_dir>/<trial_id>/`` is one HParams session per finished trial: its hyperparameter values
-  (an inactive conditional hyperparameter has no value, so its cell is blank), its final
-  metrics as scalars at its best step, and its status (COMPLETED and STOPPED as success, FAILED
-  and INVALID as failure).
+  ``Fixed``), the values a tuner sets beside them (Hyperband's ``tuner/epochs``, ...), and the
+  metrics (the objective first). Declared domains let the parallel-coordinates and scatter
+  views work from the first trial on.
+- ``<log_dir>/<trial_id>/`` is one HParams session per finished trial: exactly the trial's
+  hyperparameter values, as keras-tuner writes them (an inactive conditional hyperparameter
+  has no value, so its cell is blank), its final metrics as scalars at its best step, and its
+  status in the session's own status field (``SessionEndInfo.status``), which the dashboard
+  shows and filters on. TensorBoard's statuses are success, failure, running and unknown (it
+  has no "aborted"): COMPLETED is ``STATUS_SUCCESS``; STOPPED (ended early by the oracle, as
+  Hyperband and median stopping do, with valid metrics) is ``STATUS_SUCCESS`` too; FAILED is
+  ``STATUS_FAILURE``, and so is INVALID (a model refused before training, e.g. too large),
+  which has no metrics either. A trial still running has no session yet: it is written once it
+  finishes, so no session ever shows ``STATUS_RUNNING``.
 - ``<log_dir>/<trial_id>/execution<k>/`` holds Keras' own training curves of each execution.
 
 Each event file this module writes is written whole, atomically, and named after a digest of its
@@ -67,8 +73,6 @@ from tuner.trial import Trial, TrialStatus
 if TYPE_CHECKING:
     from tuner.search import BaseTuner
 
-#: The extra hyperparameter that holds each trial's status in the HParams table.
-STATUS_HPARAM = "tuner/status"
 #: Marks in the names of the event files this module writes (the rest of the name is TensorBoard's
 #: ``events.out.tfevents.<time>`` prefix and a digest of the content).
 EXPERIMENT_FILE_MARK = "tuner-experiment"
@@ -82,11 +86,13 @@ _FINISHED_STATUSES = (
     TrialStatus.FAILED,
     TrialStatus.INVALID,
 )
-_SESSION_STATUS = {
+#: A finished trial's status as its HParams session's status (see the module's docstring).
+SESSION_STATUS = {
     TrialStatus.COMPLETED: api_pb2.STATUS_SUCCESS,
     # Ended early by the oracle (Hyperband, median stopping): its metrics are valid.
     TrialStatus.STOPPED: api_pb2.STATUS_SUCCESS,
     TrialStatus.FAILED: api_pb2.STATUS_FAILURE,
+    # Refused before training (too large a model): no metrics, like a failure.
     TrialStatus.INVALID: api_pb2.STATUS_FAILURE,
 }
 _FILE_VERSION = "brain.Event:2"
@@ -205,20 +211,13 @@ def experiment_summary(
         A summary for the experiment's (top-level) run.
     """
     declared = [h for h in (_declared_hparam(hp) for hp in space.space) if h is not None]
-    names = {hparam.name for hparam in declared} | {STATUS_HPARAM}
+    names = {hparam.name for hparam in declared}
     others: dict[str, list[Any]] = {}
     for trial in trials:
         for name, value in trial.hyperparameters.values.items():
             if name not in names and value is not None:
                 others.setdefault(name, []).append(_plain(value))
     declared += [_observed_hparam(name, others[name]) for name in sorted(others)]
-    declared.append(
-        hparams_summary.HParam(
-            STATUS_HPARAM,
-            hparams_summary.Discrete([status.value for status in _FINISHED_STATUSES]),
-            description="The trial's status.",
-        )
-    )
     metric_names = {
         name for trial in trials if _is_finished(trial) for name in final_metrics(trial, objective)
     }
@@ -263,6 +262,9 @@ def _summary_with(tag: str, data: plugin_data_pb2.HParamsPluginData) -> summary_
 def trial_events(trial: Trial, objective: AnyObjective) -> list[event_pb2.Event]:
     """The events of a finished trial's session: values, final metrics and status.
 
+    The session's values are exactly the trial's (its status is the session's status, in
+    ``SessionEndInfo``, not a value).
+
     Its wall times are the trial's own, so the same trial always gives the same events.
 
     Raises:
@@ -279,7 +281,6 @@ def trial_events(trial: Trial, objective: AnyObjective) -> list[event_pb2.Event]
         for name, value in trial.hyperparameters.values.items()
         if value is not None
     }
-    values[STATUS_HPARAM] = trial.status.value
     step = int(trial.best_step) if trial.best_step is not None else 0
     events = [
         event_pb2.Event(
@@ -297,7 +298,7 @@ def trial_events(trial: Trial, objective: AnyObjective) -> list[event_pb2.Event]
             )
         )
     end_info = plugin_data_pb2.SessionEndInfo(
-        status=_SESSION_STATUS[trial.status], end_time_secs=end
+        status=SESSION_STATUS[trial.status], end_time_secs=end
     )
     events.append(
         event_pb2.Event(
@@ -528,7 +529,7 @@ def export_hparams(project_dir: str, log_dir: str | None = None) -> str:
 
 __all__ = [
     "EXPERIMENT_FILE_MARK",
-    "STATUS_HPARAM",
+    "SESSION_STATUS",
     "TRIAL_FILE_MARK",
     "HParamsWriter",
     "TensorBoardHParams",
