@@ -10,7 +10,33 @@ from tuner.hyperparameters import HyperParameters
 from tuner.space import NEUTRAL, DimensionKind, SpaceCodec, latin_hypercube
 
 
-@pytest.fixture(params=[all_types_space, conditional_space, small_grid_space])
+def branch_space() -> HyperParameters:
+    """One name per branch of a conditional scope, with different settings in each."""
+    hp = HyperParameters()
+    hp.Choice("model_type", ["mlp", "cnn", "rnn"])
+    with hp.conditional_scope("model_type", "mlp"):
+        hp.Int("units", 8, 64)
+        hp.Choice("activation", ["relu", "tanh", "gelu"])
+    with hp.conditional_scope("model_type", "cnn"):
+        hp.Int("units", 128, 256, step=32)
+        hp.Choice("activation", ["relu", "elu", "selu", "swish"])
+        with hp.conditional_scope("units", [128, 256]):
+            hp.Boolean("pool")
+    with hp.conditional_scope("model_type", "rnn"):
+        hp.Fixed("units", 32)
+    return hp
+
+
+def log_int_space() -> HyperParameters:
+    hp = HyperParameters()
+    hp.Int("n", 1, 1000, sampling="log")
+    hp.Int("m", 2, 500, sampling="reverse_log")
+    return hp
+
+
+@pytest.fixture(
+    params=[all_types_space, conditional_space, small_grid_space, branch_space, log_int_space]
+)
 def space(request) -> HyperParameters:
     return request.param()
 
@@ -139,3 +165,70 @@ def test_latin_hypercube_uses_every_stratum_once():
         assert sorted((column * 10).astype(int).tolist()) == list(range(10))
     closest = min(math.dist(a, b) for i, a in enumerate(design) for b in design[i + 1 :])
     assert closest > 0.05
+
+
+def test_a_log_int_without_step_is_continuous_and_log_uniform_in_the_codec():
+    codec = SpaceCodec(log_int_space())
+    assert [d.kind for d in codec.dimensions] == [DimensionKind.CONTINUOUS] * 2
+    decoded = [codec.decode(v) for v in codec.sample(np.random.default_rng(4), 3000)]
+    assert np.mean([v["n"] < 32 for v in decoded]) == pytest.approx(0.502, abs=0.03)
+    assert all(isinstance(v["n"], int) and 1 <= v["n"] <= 1000 for v in decoded)
+    vector = codec.encode({"n": 31, "m": 400})
+    assert codec.decode(vector) == {"n": 31, "m": 400}
+    assert vector[0] == pytest.approx(math.log(31.5) / math.log(1001))
+
+
+def test_each_branch_setting_gets_its_own_dimension():
+    codec = SpaceCodec(branch_space())
+    assert [d.key for d in codec.dimensions] == [
+        "model_type",
+        "units",
+        "activation",
+        "units[1]",
+        "activation[1]",
+        "pool",
+    ]
+    assert [d.name for d in codec.dimensions_of("units")] == ["units", "units"]
+    assert codec.dimension("units[1]").hyperparameter.min_value == 128
+    cnn = codec.encode({"model_type": "cnn", "units": 192, "activation": "selu"})
+    assert codec.decode(cnn) == {"model_type": "cnn", "units": 192, "activation": "selu"}
+    mask = codec.active_mask(cnn)[0]
+    active = {d.key: bool(mask[d.start]) for d in codec.dimensions}
+    assert active == {
+        "model_type": True,
+        "units": False,
+        "activation": False,
+        "units[1]": True,
+        "activation[1]": True,
+        "pool": False,  # 192 is not one of the values that turn pooling on
+    }
+    # A value legal only in the other branch is not carried over: it stays neutral.
+    mlp = codec.encode({"model_type": "mlp", "units": 192, "activation": "relu"})
+    assert codec.decode(mlp)["units"] == codec.dimension("units").value_at(NEUTRAL)
+    rnn = codec.encode({"model_type": "rnn", "units": 32})
+    assert codec.decode(rnn) == {"model_type": "rnn", "units": 32}
+    assert codec.active_dimension("units", {"model_type": "cnn"}) is codec.dimension("units[1]")
+    assert codec.active_dimension("units", {"model_type": "rnn"}) is None
+
+
+def test_branch_samples_use_the_range_of_the_active_entry():
+    space = branch_space()
+    codec = SpaceCodec(space)
+    seen = set()
+    for vector in codec.sample(np.random.default_rng(5), 600):
+        values = codec.decode(vector)
+        model_type, units = values["model_type"], values["units"]
+        if model_type == "mlp":
+            assert 8 <= units <= 64 and values["activation"] in ("relu", "tanh", "gelu")
+        elif model_type == "cnn":
+            assert units in (128, 160, 192, 224, 256)
+            assert ("pool" in values) == (units in (128, 256))
+        else:
+            assert units == 32 and set(values) == {"model_type", "units"}
+        seen.add(model_type)
+    assert seen == {"mlp", "cnn", "rnn"}
+    enumerated = SpaceCodec(space).enumerate_values(10**5)
+    # mlp: 57 units * 3 activations; cnn: 5 units * 4 activations, pool for two of them; rnn: 1.
+    assert len(enumerated) == 57 * 3 + (3 + 2 * 2) * 4 + 1
+    assert {"model_type": "cnn", "units": 256, "activation": "elu", "pool": True} in enumerated
+    assert {"model_type": "rnn", "units": 32} in enumerated

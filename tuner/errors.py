@@ -24,6 +24,14 @@ class SearchSpaceError(TunerError, ValueError):
     """A hyperparameter is specified wrongly (bad range, empty choice, conflicting definitions)."""
 
 
+class SearchSpaceTypeError(SearchSpaceError, TypeError):
+    """A hyperparameter is given an argument of the wrong type (e.g. a Choice of mixed types).
+
+    keras-tuner raises ``TypeError`` in these cases; this error is both a ``TypeError`` and a
+    :class:`SearchSpaceError` (hence a ``ValueError``), so either ``except`` clause catches it.
+    """
+
+
 class FailedTrialError(TunerError, RuntimeError):
     """Raise it from model-building or training code to fail the current trial without retrying it.
 

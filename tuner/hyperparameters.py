@@ -8,7 +8,10 @@ unit cube.
 
 Discrete types map to the unit interval by equal-width buckets: value ``k`` of ``n`` owns
 ``[k/n, (k+1)/n)`` and maps back to the bucket's centre, so a uniform draw picks each value with
-the same probability.
+the same probability. The exception, as in keras-tuner, is an ``Int`` with ``sampling="log"`` or
+``"reverse_log"`` and no step: the unit interval maps onto ``[min_value, max_value + 1)`` on that
+scale and is rounded down, so ``Int("n", 1, 1000, sampling="log")`` draws a value below 32 about
+half of the time.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tuner.errors import SearchSpaceError
+from tuner.errors import SearchSpaceError, SearchSpaceTypeError
 
 _SAMPLINGS = ("linear", "log", "reverse_log")
 #: How many points a continuous ``Float`` contributes to a grid search.
@@ -79,10 +82,12 @@ class HyperParameter(abc.ABC):
     type_name: ClassVar[str] = ""
 
     def __init__(self, name: str, default: Any = None, conditions: Sequence[Condition] = ()):
-        if not isinstance(name, str) or not name:
-            raise SearchSpaceError(
+        if not isinstance(name, str):
+            raise SearchSpaceTypeError(
                 f"A hyperparameter name must be a non-empty string, got {name!r}."
             )
+        if not name:
+            raise SearchSpaceError("A hyperparameter name must be a non-empty string, got ''.")
         self.name = name
         self._default = default
         self.conditions: tuple[Condition, ...] = tuple(conditions)
@@ -167,6 +172,9 @@ class HyperParameter(abc.ABC):
     def _error(self, problem: str) -> SearchSpaceError:
         return SearchSpaceError(f"Hyperparameter {self.name!r}: {problem}")
 
+    def _type_error(self, problem: str) -> SearchSpaceTypeError:
+        return SearchSpaceTypeError(f"Hyperparameter {self.name!r}: {problem}")
+
 
 class _Numerical(HyperParameter):
     """Shared logic of ``Int`` and ``Float``: ranges, steps and the three samplings."""
@@ -206,6 +214,8 @@ class _Numerical(HyperParameter):
                     f'with sampling="{self.sampling}", step is a multiplicative factor and must '
                     f"be greater than 1, got {step}."
                 )
+        if step is None and self._integer and self.sampling == "linear":
+            step = 1  # as keras-tuner: a linear Int without step has step 1
         self.step = step
         self._values_cache: list[Any] | None = None
         if default is not None:
@@ -218,7 +228,9 @@ class _Numerical(HyperParameter):
 
     def _check_number(self, value: Any, argument: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise self._error(f"{argument} must be a number, got {value!r}.")
+            raise self._type_error(
+                f"{argument} must be a number, got {value!r} of type {type(value).__name__}."
+            )
         if not math.isfinite(float(value)):
             raise self._error(f"{argument} must be finite, got {value!r}.")
         if self._integer:
@@ -258,18 +270,14 @@ class _Numerical(HyperParameter):
         """The ordered values when the range is discrete, else None."""
         if self._values_cache is not None:
             return self._values_cache
-        if self.step is None and not self._integer:
+        if self.step is None:  # continuous, or an Int on a log scale
             return None
         if self.sampling == "linear":
-            step = self.step if self.step is not None else 1
+            step = self.step
             count = math.floor((self.max_value - self.min_value) / step + 1e-9) + 1
             if count > 100_000:
                 return None  # enumerating would be wasteful; arithmetic handles it below
             values = [self._cast(self.min_value + k * step) for k in range(count)]
-        elif self.step is None:  # integer with log sampling and no step: every integer
-            if self.max_value - self.min_value > 100_000:
-                return None
-            values = list(range(int(self.min_value), int(self.max_value) + 1))
         else:
             values = []
             value = float(self.min_value)
@@ -310,12 +318,9 @@ class _Numerical(HyperParameter):
             count = math.floor((self.max_value - self.min_value) / self.step + 1e-9) + 1
             index = min(int(unit * count), count - 1)
             return self._cast(self.min_value + index * self.step)
-        if self._integer:  # very wide integer range: widen by half a unit so ends are fair
-            low, high = self.min_value - 0.5, self.max_value + 0.5
-            if self.sampling != "linear":
-                low = max(low, self.min_value * 0.5)
-            value = self._continuous_from_unit(unit, low, high)
-            return int(min(max(round(value), self.min_value), self.max_value))
+        if self._integer:  # log or reverse_log without step: [min, max + 1) rounded down
+            value = self._continuous_from_unit(unit, self.min_value, self.max_value + 1)
+            return int(min(max(math.floor(value + 1e-9), self.min_value), self.max_value))
         value = self._continuous_from_unit(unit, self.min_value, self.max_value)
         return float(min(max(value, self.min_value), self.max_value))
 
@@ -328,11 +333,10 @@ class _Numerical(HyperParameter):
             count = math.floor((self.max_value - self.min_value) / self.step + 1e-9) + 1
             index = min(max(round((value - self.min_value) / self.step), 0), count - 1)
             return (index + 0.5) / count
-        if self._integer:
-            low, high = self.min_value - 0.5, self.max_value + 0.5
-            if self.sampling != "linear":
-                low = max(low, self.min_value * 0.5)
-            return self._continuous_to_unit(float(value), low, high)
+        if self._integer:  # the middle of the value's bucket [value, value + 1)
+            value = min(max(float(value), self.min_value), self.max_value)
+            unit = self._continuous_to_unit(value + 0.5, self.min_value, self.max_value + 1)
+            return min(max(unit, 0.0), 1.0)
         return min(
             max(self._continuous_to_unit(float(value), self.min_value, self.max_value), 0.0), 1.0
         )
@@ -341,13 +345,34 @@ class _Numerical(HyperParameter):
         values = self._discrete_values()
         if values is not None:
             return list(values)
-        if self.step is not None or self._integer:
+        if self.step is not None:
             raise self._error("has too many values (over 100,000) to enumerate in a grid.")
         points = FLOAT_GRID_POINTS
+        if self._integer:  # an Int on a log scale: every integer, or 10 points of the scale
+            if self.max_value - self.min_value < points:
+                return list(range(self.min_value, self.max_value + 1))
+            return sorted({self.unit_to_value(k / (points - 1)) for k in range(points)})
         return [self._cast(self.unit_to_value(k / (points - 1))) for k in range(points)]
 
     @property
+    def values(self) -> Sequence[Any]:
+        """The values a grid search takes, as keras-tuner's ``values``.
+
+        Every value of a stepped range (a ``range`` for a linear ``Int``), and
+        :data:`FLOAT_GRID_POINTS` points of the sampling's scale for a continuous ``Float`` or an
+        ``Int`` on a log scale without step.
+        """
+        if self._integer and self.sampling == "linear":
+            return range(self.min_value, self.max_value + 1, self.step)  # type: ignore[arg-type]
+        return tuple(self.grid_values())
+
+    @property
     def is_finite(self) -> bool:
+        """Whether the range is a list of equally likely values (stepped, or a linear Int).
+
+        An ``Int`` on a log scale without step has finitely many values, but they are not equally
+        likely; it counts as continuous here, and its values are rounded down.
+        """
         return self._discrete_values() is not None
 
     def contains(self, value: Any) -> bool:
@@ -368,11 +393,12 @@ class Int(_Numerical):
         name: Unique name.
         min_value: Smallest value.
         max_value: Largest value.
-        step: Distance between values (default 1). With ``sampling="log"`` or ``"reverse_log"``
-            it is a multiplicative factor (``Int("filters", 8, 128, step=2, sampling="log")`` gives
-            8, 16, 32, 64, 128).
+        step: Distance between values (1 when not given with linear sampling). With
+            ``sampling="log"`` or ``"reverse_log"`` it is a multiplicative factor
+            (``Int("filters", 8, 128, step=2, sampling="log")`` gives 8, 16, 32, 64, 128).
         sampling: ``"linear"``, ``"log"`` (dense near ``min_value``) or ``"reverse_log"`` (dense
-            near ``max_value``).
+            near ``max_value``). Without step, a log scale maps ``[0, 1]`` onto
+            ``[min_value, max_value + 1)`` and rounds down, as keras-tuner does.
         default: Defaults to ``min_value``.
 
     Example:
@@ -440,19 +466,22 @@ class Choice(HyperParameter):
             try:
                 values = list(values)  # type: ignore[arg-type]
             except TypeError:
-                raise self._error(f"values must be a list, got {values!r}.") from None
+                raise self._type_error(f"values must be a list, got {values!r}.") from None
         values = [v.item() if isinstance(v, np.generic) else v for v in values]
         if not values:
             raise self._error("values must not be empty.")
         kinds = {self._kind(value) for value in values}
         if None in kinds:
             bad = next(v for v in values if self._kind(v) is None)
-            raise self._error(f"values must be numbers, strings or booleans; got {bad!r}.")
+            raise self._type_error(
+                f"values must be numbers, strings or booleans; got {bad!r} of type "
+                f"{type(bad).__name__}."
+            )
         if kinds == {"int", "float"}:
             values = [float(v) for v in values]
             kinds = {"float"}
         if len(kinds) > 1:
-            raise self._error(
+            raise self._type_error(
                 f"values must all be of one type, got {sorted(kinds)} in {list(values)!r}."
             )
         if len(set(values)) != len(values):
@@ -546,6 +575,11 @@ class Boolean(HyperParameter):
     def grid_values(self) -> list[Any]:
         return [False, True]
 
+    @property
+    def values(self) -> tuple[bool, bool]:
+        """``(True, False)``, as keras-tuner's ``values``."""
+        return (True, False)
+
     def contains(self, value: Any) -> bool:
         return isinstance(value, (bool, np.bool_))
 
@@ -589,6 +623,11 @@ class Fixed(HyperParameter):
     def grid_values(self) -> list[Any]:
         return [self.value]
 
+    @property
+    def values(self) -> tuple[Any]:
+        """``(value,)``, as keras-tuner's ``values``."""
+        return (self.value,)
+
     def contains(self, value: Any) -> bool:
         return value == self.value
 
@@ -619,6 +658,12 @@ class HyperParameters:
     whose condition does not hold is inactive: registering it returns None and it has no entry in
     ``values``.
 
+    As in keras-tuner, a hyperparameter is identified by its name *and* its conditions: the same
+    name may be registered once per branch of a conditional scope, with different settings in
+    each (``units`` from 8 to 64 for an MLP, from 128 to 256 for a CNN). ``space`` lists every
+    entry; the *active* one (the first whose conditions hold) gives the name its value and range.
+    Registering a name twice under the same conditions with different settings is an error.
+
     Attributes:
         values: Name -> value of every active hyperparameter.
 
@@ -632,6 +677,9 @@ class HyperParameters:
     """
 
     def __init__(self) -> None:
+        #: Every entry, in registration order (keras-tuner's ``space``).
+        self._space: list[HyperParameter] = []
+        #: Name -> its entries (one per set of conditions), in registration order.
         self._hps: dict[str, list[HyperParameter]] = {}
         self.values: dict[str, Any] = {}
         self._conditions: list[Condition] = []
@@ -646,16 +694,49 @@ class HyperParameters:
     # --- the space ----------------------------------------------------------------------------
     @property
     def space(self) -> list[HyperParameter]:
-        """Every registered hyperparameter, in registration order."""
-        return [hp for entries in self._hps.values() for hp in entries]
+        """Every registered hyperparameter entry, in registration order.
+
+        A name registered in several branches of a conditional scope has one entry per branch.
+        """
+        return list(self._space)
+
+    def _add(self, hp: HyperParameter) -> None:
+        self._space.append(hp)
+        self._hps.setdefault(hp.name, []).append(hp)
+
+    def _replace(self, old: HyperParameter, new: HyperParameter) -> None:
+        self._space[next(i for i, e in enumerate(self._space) if e is old)] = new
+        entries = self._hps[old.name]
+        entries[next(i for i, e in enumerate(entries) if e is old)] = new
+
+    def find(self, name: str, conditions: Sequence[Condition] = ()) -> HyperParameter | None:
+        """The entry registered under ``name`` with exactly these conditions, or None."""
+        conditions = tuple(conditions)
+        for entry in self._hps.get(name, ()):
+            if entry.conditions == conditions:
+                return entry
+        return None
+
+    def _active_entry(self, name: str) -> HyperParameter | None:
+        for entry in self._hps.get(name, ()):
+            if self._conditions_hold(entry.conditions):
+                return entry
+        return None
 
     def _first(self, name: str) -> HyperParameter:
         if name not in self._hps:
             raise KeyError(f"Hyperparameter {name!r} does not exist. Known: {list(self._hps)}.")
-        return self._hps[name][0]
+        return self._active_entry(name) or self._hps[name][0]
 
     def get_hyperparameter(self, name: str) -> HyperParameter:
-        """The hyperparameter object registered under ``name``."""
+        """The hyperparameter object registered under ``name``.
+
+        When the name has several entries (one per conditional branch), the one active for the
+        current values; the first one registered when none is active.
+
+        Raises:
+            KeyError: No hyperparameter has that name.
+        """
         return self._first(name)
 
     def is_active(self, hyperparameter: str | HyperParameter) -> bool:
@@ -679,7 +760,8 @@ class HyperParameters:
         """The hyperparameters that are active for ``values``, deduplicated, in order."""
         saved, self.values = self.values, dict(values)
         try:
-            return [entries[0] for name, entries in self._hps.items() if self.is_active(name)]
+            active = (self._active_entry(name) for name in self._hps)
+            return [entry for entry in active if entry is not None]
         finally:
             self.values = saved
 
@@ -687,7 +769,8 @@ class HyperParameters:
         """Assigns a value to every hyperparameter that becomes active, parents first.
 
         Args:
-            choose: Returns the value for one hyperparameter; only called for active ones.
+            choose: Returns the value for one hyperparameter; only called for active ones, with
+                the active entry of a name that has several.
 
         Returns:
             Name -> value for the active hyperparameters.
@@ -695,8 +778,8 @@ class HyperParameters:
         saved, self.values = self.values, {}
         try:
             for name in self._hps:
-                if self.is_active(name):
-                    hp = self._hps[name][0]
+                hp = self._active_entry(name)
+                if hp is not None:
                     self.values[name] = hp.value if isinstance(hp, Fixed) else choose(hp)
             return self.values
         finally:
@@ -715,8 +798,9 @@ class HyperParameters:
             KeyError: No hyperparameter has that name.
             ValueError: It exists but is inactive.
         """
-        hp = self._first(name)
-        if not self.is_active(name):
+        self._first(name)
+        hp = self._active_entry(name)
+        if hp is None:
             raise ValueError(f"Hyperparameter {name!r} is inactive for the current values.")
         return self.values.get(name, hp.default)
 
@@ -742,7 +826,8 @@ class HyperParameters:
         The code inside always runs; inactive hyperparameters return None.
 
         Raises:
-            SearchSpaceError: The parent has not been registered.
+            SearchSpaceError: The parent has not been registered, or ``parent_values`` is empty.
+            SearchSpaceTypeError: A parent value is not a number, string or bool.
         """
         parent_name = self._scoped(parent_name)
         if parent_name not in self._hps:
@@ -750,7 +835,7 @@ class HyperParameters:
                 f"conditional_scope: the parent hyperparameter {parent_name!r} must be defined "
                 "before the scope that depends on it."
             )
-        self._conditions.append(Condition(parent_name, self._as_tuple(parent_values)))
+        self._conditions.append(self._condition(parent_name, parent_values, "conditional_scope"))
         try:
             yield
         finally:
@@ -761,6 +846,23 @@ class HyperParameters:
         if isinstance(values, (list, tuple, set)):
             return tuple(values)
         return (values,)
+
+    @classmethod
+    def _condition(cls, parent_name: str, parent_values: Any, where: str) -> Condition:
+        values = tuple(
+            v.item() if isinstance(v, np.generic) else v for v in cls._as_tuple(parent_values)
+        )
+        if not values:
+            raise SearchSpaceError(
+                f"{where}: parent_values for the parent {parent_name!r} must not be empty."
+            )
+        for value in values:
+            if not isinstance(value, (bool, int, float, str)):
+                raise SearchSpaceTypeError(
+                    f"{where}: the values of the parent {parent_name!r} must be numbers, strings "
+                    f"or booleans; got {value!r} of type {type(value).__name__}."
+                )
+        return Condition(parent_name, values)
 
     def _scoped(self, name: str) -> str:
         return "/".join([*self._name_scopes, name])
@@ -781,26 +883,42 @@ class HyperParameters:
                 raise SearchSpaceError(
                     f"Hyperparameter {name!r}: parent_name needs parent_values."
                 )
-            conditions.append(Condition(self._scoped(parent_name), self._as_tuple(parent_values)))
+            parent = self._scoped(parent_name)
+            if parent not in self._hps:
+                raise SearchSpaceError(
+                    f"Hyperparameter {name!r}: the parent hyperparameter {parent!r} must be "
+                    "defined before the hyperparameters that depend on it."
+                )
+            conditions.append(self._condition(parent, parent_values, f"Hyperparameter {name!r}"))
+        for condition in conditions:
+            if condition.parent_name == name:
+                raise SearchSpaceError(
+                    f"Hyperparameter {name!r}: a conditional hyperparameter cannot have the same "
+                    f"name as its parent {condition.parent_name!r}. Use another name."
+                )
         hp = hp_class(name=name, conditions=conditions, **kwargs)
         return self._register(hp)
 
     def _register(self, hp: HyperParameter) -> Any:
         entries = self._hps.get(hp.name)
         if entries is None:
-            self._hps[hp.name] = [hp]
+            self._add(hp)
+        elif hp.name in self.overrides:
+            hp = entries[0]  # an override: its definition and value win in every branch
         else:
-            known = entries[0]
-            if known.name in self.overrides or isinstance(known, Fixed):
-                hp = known  # an override: its definition and value win
-            elif not known.same_spec(hp):
+            known = self.find(hp.name, hp.conditions)
+            if known is None:
+                self._add(hp)  # the same name in another branch of a conditional scope
+            elif isinstance(known, Fixed) or known.same_spec(hp):
+                hp = known  # a Fixed entry wins over the model's own definition
+            else:
+                where = "" if not hp.conditions else " under the same conditions"
                 raise SearchSpaceError(
-                    f"Hyperparameter {hp.name!r} is defined twice with different settings: "
+                    f"Hyperparameter {hp.name!r} is defined twice{where} with different settings: "
                     f"first {known.describe()} (default {known.default!r}), now {hp.describe()} "
-                    f"(default {hp.default!r}). Use one definition, or another name."
+                    f"(default {hp.default!r}). Use one definition, or another name (a name may "
+                    "differ between branches of a conditional scope)."
                 )
-            if all(e.conditions != hp.conditions for e in entries):
-                entries.append(hp)  # the same dimension, reachable under another condition
         if not self._conditions_hold(hp.conditions):
             return None
         if isinstance(hp, Fixed):
@@ -887,18 +1005,19 @@ class HyperParameters:
 
         Args:
             hps: Another ``HyperParameters`` or a list of hyperparameter objects.
-            overwrite: Whether an existing entry of the same name is replaced.
+            overwrite: Whether an existing entry of the same name and conditions is replaced
+                (else it is kept and the incoming one dropped).
         """
         other_values: Mapping[str, Any] = {}
         if isinstance(hps, HyperParameters):
             other_values = hps.values
             hps = hps.space
         for hp in hps:
-            if hp.name in self._hps and not overwrite:
-                continue
-            if hp.name in self._hps and overwrite:
-                del self._hps[hp.name]
-            self._hps.setdefault(hp.name, []).append(copy_module.deepcopy(hp))
+            known = self.find(hp.name, hp.conditions)
+            if known is None:
+                self._add(copy_module.deepcopy(hp))
+            elif overwrite:
+                self._replace(known, copy_module.deepcopy(hp))
         for name, value in other_values.items():
             if name in self._hps and (overwrite or name not in self.values):
                 self.values[name] = value
@@ -906,6 +1025,7 @@ class HyperParameters:
     def copy(self) -> HyperParameters:
         """An independent copy (space and values; the new-entry sampler is not copied)."""
         new = HyperParameters()
+        new._space = list(self._space)
         new._hps = {name: list(entries) for name, entries in self._hps.items()}
         new.values = dict(self.values)
         new.overrides = set(self.overrides)
@@ -918,11 +1038,16 @@ class HyperParameters:
         return new
 
     def ensure_active_values(self) -> None:
-        """Gives every active hyperparameter a value and drops values of inactive ones."""
+        """Gives every active hyperparameter a value and drops values of inactive ones.
+
+        A value that is not legal for the name's active entry (left by another conditional
+        branch) is replaced by that entry's default too.
+        """
         for name in list(self._hps):
-            if self.is_active(name):
-                if name not in self.values:
-                    self.values[name] = self._hps[name][0].default
+            hp = self._active_entry(name)
+            if hp is not None:
+                if name not in self.values or not hp.contains(self.values[name]):
+                    self.values[name] = hp.default
             else:
                 self.values.pop(name, None)
 
@@ -943,8 +1068,7 @@ class HyperParameters:
         """Inverse of :meth:`get_config`."""
         hps = cls()
         for entry in config.get("space", []):
-            hp = hyperparameter_from_config(entry)
-            hps._hps.setdefault(hp.name, []).append(hp)
+            hps._add(hyperparameter_from_config(entry))
         hps.values = dict(config.get("values", {}))
         hps.overrides = set(config.get("overrides", []))
         return hps

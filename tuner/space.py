@@ -12,7 +12,10 @@ in ``[0, 1]``:
   than to ``"gelu"``;
 * a hyperparameter that is inactive in a point (its condition does not hold) takes a neutral
   value in every column (``0.5``, or ``1/k`` in each of ``k`` one-hot columns), so that two points
-  where it is inactive do not differ in it.
+  where it is inactive do not differ in it;
+* a name registered with different settings in different branches of a conditional scope (``units``
+  from 8 to 64 for an MLP, from 128 to 256 for a CNN) gets one dimension per setting; in each
+  point only the dimension of the active entry is active, and the name's value is read from it.
 
 Every method treats a matrix row by row and is vectorized over rows; only :meth:`decode` and
 :meth:`encode` visit values one by one.
@@ -34,6 +37,7 @@ from tuner.hyperparameters import (
     Fixed,
     HyperParameter,
     HyperParameters,
+    Int,
 )
 
 #: The value an inactive numeric or ordinal column takes.
@@ -56,13 +60,16 @@ class Dimension:
     """One tunable hyperparameter and where it lives in an encoded vector.
 
     Attributes:
-        hyperparameter: The hyperparameter (its first registration).
+        hyperparameter: The hyperparameter (its first registration with these settings).
         kind: Its layout.
         start: Its first column.
         width: How many columns it takes (``count`` for one-hot, else 1).
         values: The ordered values of an ordinal or categorical dimension, else None.
-        conditions: One condition tuple per registration of the name; the dimension is active
-            when all conditions of any one tuple hold.
+        conditions: One condition tuple per registration of the name with these settings; the
+            dimension is active when all conditions of any one tuple hold (and no earlier entry
+            of the name is active).
+        key: Unique within the codec: the name, or ``name[k]`` for the ``k``-th other setting of
+            a name registered with different settings in different conditional branches.
 
     Example:
         >>> hp = HyperParameters(); _ = hp.Choice("act", ["relu", "tanh", "gelu"])
@@ -76,6 +83,7 @@ class Dimension:
     width: int
     values: tuple[Any, ...] | None
     conditions: tuple[tuple[Condition, ...], ...]
+    key: str = ""
 
     @property
     def name(self) -> str:
@@ -127,6 +135,11 @@ class Dimension:
         return self.values[min(max(int(unit * self.count), 0), self.count - 1)]
 
 
+def _settings_key(hp: HyperParameter) -> tuple[str, str, str]:
+    """Entries of one name with equal settings share a dimension (their defaults may differ)."""
+    return hp.name, hp.type_name, hp.describe()
+
+
 def _dimension_kind(hp: HyperParameter) -> tuple[DimensionKind, tuple[Any, ...] | None]:
     if isinstance(hp, Boolean):
         return DimensionKind.ORDINAL, (False, True)
@@ -162,30 +175,40 @@ class SpaceCodec:
 
     def __init__(self, hyperparameters: HyperParameters):
         self._space = hyperparameters.copy()
-        self._fixed: dict[str, Any] = {}
-        self._fixed_conditions: dict[str, tuple[tuple[Condition, ...], ...]] = {}
-        dimensions: list[Dimension] = []
-        start = 0
-        seen: set[str] = set()
+        # Entries of each name grouped by their settings, in order of first registration.
+        groups: dict[tuple[str, str, str], list[HyperParameter]] = {}
         for hp in self._space.space:
-            if hp.name in seen:
-                continue
-            seen.add(hp.name)
-            conditions = tuple(
-                entry.conditions for entry in self._space.space if entry.name == hp.name
-            )
-            if isinstance(hp, Fixed):
-                self._fixed[hp.name] = hp.value
-                self._fixed_conditions[hp.name] = conditions
-                continue
+            if not isinstance(hp, Fixed):
+                groups.setdefault(_settings_key(hp), []).append(hp)
+        dimensions: list[Dimension] = []
+        by_group: dict[tuple[str, str, str], Dimension] = {}
+        per_name: dict[str, int] = {}
+        start = 0
+        for group_key, members in groups.items():
+            hp = members[0]
             kind, values = _dimension_kind(hp)
             width = len(values) if kind is DimensionKind.CATEGORICAL and values else 1
-            dimensions.append(Dimension(hp, kind, start, width, values, conditions))
+            rank = per_name.get(hp.name, 0)
+            per_name[hp.name] = rank + 1
+            key = hp.name if rank == 0 else f"{hp.name}[{rank}]"
+            conditions = tuple(member.conditions for member in members)
+            dimension = Dimension(hp, kind, start, width, values, conditions, key)
+            dimensions.append(dimension)
+            by_group[group_key] = dimension
             start += width
         #: The tunable dimensions, parents before children (registration order).
         self.dimensions: tuple[Dimension, ...] = tuple(dimensions)
-        self._by_name = {dimension.name: dimension for dimension in dimensions}
-        self._order = list(dict.fromkeys(hp.name for hp in self._space.space))
+        self._by_key = {dimension.key: dimension for dimension in dimensions}
+        self._by_name: dict[str, list[Dimension]] = {}
+        for dimension in dimensions:
+            self._by_name.setdefault(dimension.name, []).append(dimension)
+        # Every entry of each name with its dimension (None for Fixed), in registration order:
+        # in a point, a name's first entry whose conditions hold is the one in effect.
+        self._entries: dict[str, list[tuple[HyperParameter, Dimension | None]]] = {}
+        for hp in self._space.space:
+            dimension = None if isinstance(hp, Fixed) else by_group[_settings_key(hp)]
+            self._entries.setdefault(hp.name, []).append((hp, dimension))
+        self._order = list(self._entries)
         #: How many columns an encoded vector has.
         self.size = start
         neutral = np.empty(self.size)
@@ -198,7 +221,7 @@ class SpaceCodec:
     def signature(self) -> str:
         """A string that changes whenever the space's dimensions change."""
         return "|".join(
-            f"{d.name}:{d.kind.value}:{d.count}:{d.hyperparameter.describe()}"
+            f"{d.key}:{d.kind.value}:{d.count}:{d.hyperparameter.describe()}"
             for d in self.dimensions
         )
 
@@ -217,8 +240,40 @@ class SpaceCodec:
         return mask
 
     def dimension(self, name: str) -> Dimension:
-        """The dimension of the hyperparameter ``name``."""
-        return self._by_name[name]
+        """The dimension of the hyperparameter ``name`` (its first one), or of a dimension key.
+
+        Raises:
+            KeyError: No tunable hyperparameter has that name or key.
+        """
+        if name in self._by_key:
+            return self._by_key[name]
+        return self._by_name[name][0]
+
+    def dimensions_of(self, name: str) -> tuple[Dimension, ...]:
+        """Every dimension of the name (several when its settings differ between branches)."""
+        return tuple(self._by_name.get(name, ()))
+
+    def dimension_of(self, hyperparameter: HyperParameter) -> Dimension:
+        """The dimension a hyperparameter entry of the space maps to.
+
+        Raises:
+            KeyError: No tunable hyperparameter of the space has that name.
+        """
+        candidates = self._by_name[hyperparameter.name]
+        if len(candidates) > 1:
+            wanted = _settings_key(hyperparameter)
+            for dimension in candidates:
+                if _settings_key(dimension.hyperparameter) == wanted:
+                    return dimension
+        return candidates[0]
+
+    def active_dimension(self, name: str, values: Mapping[str, Any]) -> Dimension | None:
+        """The dimension in effect for ``name`` given ``values`` (None: inactive or Fixed)."""
+        scratch = self._space.with_values(values)
+        if name not in self._by_name or not scratch.is_active(name):
+            return None
+        hp = scratch.get_hyperparameter(name)
+        return None if isinstance(hp, Fixed) else self.dimension_of(hp)
 
     # --- values <-> vectors ----------------------------------------------------------------------
     def encode(self, values: Mapping[str, Any]) -> np.ndarray:
@@ -229,22 +284,27 @@ class SpaceCodec:
         """``(len(value_sets), size)`` vectors, one per value set."""
         matrix = np.tile(self._neutral, (len(value_sets), 1))
         for row, values in enumerate(value_sets):
+            # A name with several dimensions writes into each; the inactive ones are made
+            # neutral by the projection below.
             for name, value in values.items():
-                dimension = self._by_name.get(name)
-                if dimension is None:
-                    continue
-                if dimension.kind is DimensionKind.CATEGORICAL:
-                    index = dimension.index_of(value)
-                    if index is not None:
-                        matrix[row, dimension.columns] = 0.0
-                        matrix[row, dimension.start + index] = 1.0
-                else:
-                    unit = dimension.unit_of(value)
-                    if unit is not None:
-                        matrix[row, dimension.start] = unit
+                for dimension in self._by_name.get(name, ()):
+                    self._write(matrix, row, dimension, value)
         # A value missing from an active dimension (added to the space after the trial ran)
         # stays neutral rather than being snapped to an arbitrary bucket.
         return self._project(matrix, snap=False)
+
+    @staticmethod
+    def _write(matrix: np.ndarray, row: int, dimension: Dimension, value: Any) -> None:
+        """Writes one value into its columns of ``matrix[row]`` (an illegal value: nothing)."""
+        if dimension.kind is DimensionKind.CATEGORICAL:
+            index = dimension.index_of(value)
+            if index is not None:
+                matrix[row, dimension.columns] = 0.0
+                matrix[row, dimension.start + index] = 1.0
+        else:
+            unit = dimension.unit_of(value)
+            if unit is not None:
+                matrix[row, dimension.start] = unit
 
     def decode(self, vector: Sequence[float] | np.ndarray) -> dict[str, Any]:
         """The values of the active hyperparameters (``Fixed`` ones included) at a vector."""
@@ -255,7 +315,7 @@ class SpaceCodec:
             )
 
         def choose(hp: HyperParameter) -> Any:
-            dimension = self._by_name[hp.name]
+            dimension = self.dimension_of(hp)
             if dimension.kind is DimensionKind.CATEGORICAL:
                 index = int(np.argmax(vector[dimension.columns]))
                 return dimension.values[index]  # type: ignore[index]
@@ -267,10 +327,13 @@ class SpaceCodec:
         """Values from one unit-interval number per hyperparameter (a bucket for choices).
 
         Hyperparameters that are active but absent from ``units`` take the middle of the range.
+        A name with several dimensions reads the key of its active one first, then the name.
         """
 
         def choose(hp: HyperParameter) -> Any:
-            return self._by_name[hp.name].value_at(units.get(hp.name, NEUTRAL))
+            dimension = self.dimension_of(hp)
+            unit = units.get(dimension.key, units.get(hp.name, NEUTRAL))
+            return dimension.value_at(unit)
 
         return self._space.sample_values(choose)
 
@@ -313,20 +376,24 @@ class SpaceCodec:
         rows = np.arange(matrix.shape[0])
         active, indices = self._activity(matrix)
         for dimension in self.dimensions:
-            mask = active[dimension.name]
+            mask = active[dimension.key]
             if not snap:
                 matrix[~mask, dimension.columns] = dimension.neutral
                 continue
             if dimension.kind is DimensionKind.CATEGORICAL:
                 block = np.zeros((matrix.shape[0], dimension.width))
-                block[rows, indices[dimension.name]] = 1.0
+                block[rows, indices[dimension.key]] = 1.0
                 block[~mask] = dimension.neutral
                 matrix[:, dimension.columns] = block
                 continue
             if dimension.kind is DimensionKind.ORDINAL:
-                column = (indices[dimension.name] + 0.5) / dimension.count
+                column = (indices[dimension.key] + 0.5) / dimension.count
             else:
                 column = np.clip(matrix[:, dimension.start], 0.0, 1.0)
+                if isinstance(dimension.hyperparameter, Int):
+                    # An Int on a log scale: snap to the middle of the integer's bucket.
+                    hp = dimension.hyperparameter
+                    column = np.array([hp.value_to_unit(hp.unit_to_value(u)) for u in column])
             matrix[:, dimension.start] = np.where(mask, column, NEUTRAL)
         return matrix
 
@@ -336,56 +403,71 @@ class SpaceCodec:
         active, _ = self._activity(matrix)
         result = np.zeros(matrix.shape, dtype=bool)
         for dimension in self.dimensions:
-            result[:, dimension.columns] = active[dimension.name][:, None]
+            result[:, dimension.columns] = active[dimension.key][:, None]
         return result
 
     def _activity(self, matrix: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Per hyperparameter: which rows it is active in, and its value index in each row."""
+        """Per dimension key: which rows it is active in, and its value index in each row.
+
+        In each row, a name's first entry (in registration order) whose conditions hold is in
+        effect; only that entry's dimension is active there, as in
+        :meth:`HyperParameters.sample_values`.
+        """
         rows = matrix.shape[0]
         active: dict[str, np.ndarray] = {}
         indices: dict[str, np.ndarray] = {}
+        # Name -> (entry, its dimension, the rows where it is the entry in effect).
+        effective: dict[str, list[tuple[HyperParameter, Dimension | None, np.ndarray]]] = {}
         for name in self._order:  # parents are registered before their children
-            dimension = self._by_name.get(name)
-            alternatives = (
-                self._fixed_conditions[name] if dimension is None else dimension.conditions
-            )
-            result = np.zeros(rows, dtype=bool)
-            for conditions in alternatives:
-                mask = np.ones(rows, dtype=bool)
-                for condition in conditions:
-                    mask &= self._condition_mask(condition, matrix, active, indices)
-                result |= mask
-            active[name] = result
-            if dimension is None or dimension.kind is DimensionKind.CONTINUOUS:
-                continue
-            columns = matrix[:, dimension.columns]
-            if dimension.kind is DimensionKind.CATEGORICAL:
-                indices[name] = np.argmax(columns, axis=1)
-            else:
-                units = np.clip(columns[:, 0], 0.0, 1.0)
-                indices[name] = np.minimum(
-                    (units * dimension.count).astype(int), dimension.count - 1
-                )
+            taken = np.zeros(rows, dtype=bool)
+            in_effect = []
+            for hp, dimension in self._entries[name]:
+                mask = ~taken
+                for condition in hp.conditions:
+                    mask &= self._condition_mask(condition, matrix, effective, indices)
+                taken |= mask
+                in_effect.append((hp, dimension, mask))
+            effective[name] = in_effect
+            for dimension in self._by_name.get(name, ()):
+                result = np.zeros(rows, dtype=bool)
+                for _, owner, mask in in_effect:
+                    if owner is dimension:
+                        result |= mask
+                active[dimension.key] = result
+                if dimension.kind is DimensionKind.CONTINUOUS:
+                    continue
+                columns = matrix[:, dimension.columns]
+                if dimension.kind is DimensionKind.CATEGORICAL:
+                    indices[dimension.key] = np.argmax(columns, axis=1)
+                else:
+                    units = np.clip(columns[:, 0], 0.0, 1.0)
+                    indices[dimension.key] = np.minimum(
+                        (units * dimension.count).astype(int), dimension.count - 1
+                    )
         return active, indices
 
     def _condition_mask(
         self,
         condition: Condition,
         matrix: np.ndarray,
-        active: Mapping[str, np.ndarray],
+        effective: Mapping[str, list[tuple[HyperParameter, Dimension | None, np.ndarray]]],
         indices: Mapping[str, np.ndarray],
     ) -> np.ndarray:
-        parent = condition.parent_name
-        if parent not in active:  # the parent is not in the space: it never takes a value
-            return np.zeros(matrix.shape[0], dtype=bool)
-        if parent in self._fixed:
-            return active[parent] & (self._fixed[parent] in condition.values)
-        dimension = self._by_name[parent]
-        if dimension.values is not None:
-            table = np.array([value in condition.values for value in dimension.values])
-            return active[parent] & table[indices[parent]]
-        holds = [dimension.value_at(u) in condition.values for u in matrix[:, dimension.start]]
-        return active[parent] & np.array(holds, dtype=bool)
+        result = np.zeros(matrix.shape[0], dtype=bool)
+        # A parent that is not in the space never takes a value: the condition never holds.
+        for hp, dimension, mask in effective.get(condition.parent_name, ()):
+            if dimension is None:  # a Fixed entry
+                if hp.value in condition.values:  # type: ignore[attr-defined]
+                    result |= mask
+            elif dimension.values is not None:
+                table = np.array([value in condition.values for value in dimension.values])
+                result |= mask & table[indices[dimension.key]]
+            else:
+                holds = [
+                    dimension.value_at(u) in condition.values for u in matrix[:, dimension.start]
+                ]
+                result |= mask & np.array(holds, dtype=bool)
+        return result
 
     # --- finite spaces ---------------------------------------------------------------------------
     def enumerate_values(self, limit: int) -> list[dict[str, Any]] | None:
@@ -406,10 +488,11 @@ class SpaceCodec:
             if not scratch.is_active(name):
                 yield from walk(position + 1, values)
                 return
-            if name in self._fixed:
-                options: Sequence[Any] = [self._fixed[name]]
+            hp = scratch.get_hyperparameter(name)
+            if isinstance(hp, Fixed):
+                options: Sequence[Any] = [hp.value]
             else:
-                options = self._by_name[name].values or ()
+                options = self.dimension_of(hp).values or ()
             for option in options:
                 values[name] = option
                 yield from walk(position + 1, values)

@@ -674,7 +674,11 @@ class Oracle:
         with self._lock:
             changed = False
             for hp in hyperparameters.space:
-                if hp.name in self.hyperparameters or hp.name.startswith("tuner/"):
+                if hp.name.startswith("tuner/") or hp.name in self.hyperparameters.overrides:
+                    continue
+                # A name is known per set of conditions: each branch of a conditional scope
+                # may define it anew (keras-tuner's ``_exists(name, conditions)``).
+                if self.hyperparameters.find(hp.name, hp.conditions) is not None:
                     continue
                 if not self.allow_new_entries:
                     continue
@@ -696,9 +700,13 @@ class Oracle:
             FatalValueError: ``allow_new_entries=False`` and the name is not in the space.
         """
         with self._lock:
-            if hyperparameter.name in self.hyperparameters:
+            known = self.hyperparameters.find(hyperparameter.name, hyperparameter.conditions)
+            if known is None and hyperparameter.name in self.hyperparameters.overrides:
                 known = self.hyperparameters.get_hyperparameter(hyperparameter.name)
+            if known is not None:
                 return known.value if isinstance(known, Fixed) else known.default
+            if not self.allow_new_entries and hyperparameter.name in self.hyperparameters:
+                return hyperparameter.default  # a new branch of a known name: not tuned
             if not self.allow_new_entries:
                 raise FatalValueError(
                     f"The model defines the hyperparameter {hyperparameter.name!r}, which is not "

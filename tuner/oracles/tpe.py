@@ -323,36 +323,50 @@ class TPEOracle(ModelBasedOracle):
         chosen: dict[str, Any] = {}
 
         def choose(hp: HyperParameter) -> Any:
-            if hp.name not in chosen:
-                group = groups[hp.name]
-                names = [d.name for d in group]
-                members = [t for t in ranked if all(n in t.values for n in names)]
+            key = codec.dimension_of(hp).key
+            if key not in chosen:
+                group = groups[key]
+                members = [t for t in ranked if all(self._has(codec, d, t) for d in group)]
                 good_count = sum(t.trial_id in usable for t in members)
                 count = min(max(int(self.gamma(len(members))), 1), good_count)
                 below, above = members[:count], members[count:] + running
-                chosen.update(self._sample_group(group, below, above, rng))
-            return chosen[hp.name]
+                chosen.update(self._sample_group(codec, group, below, above, rng))
+            return chosen[key]
 
         return self.hyperparameters.sample_values(choose)
 
     @staticmethod
-    def _groups(codec: SpaceCodec, trials: list[Trial]) -> dict[str, list[Dimension]]:
-        """Dimensions that appear in exactly the same trials, by the name of each member."""
+    def _has(codec: SpaceCodec, dimension: Dimension, trial: Trial) -> bool:
+        """Whether the trial has a value for the dimension.
+
+        A name with several dimensions (different settings in different conditional branches)
+        counts only for the dimension of its active entry.
+        """
+        if dimension.name not in trial.values:
+            return False
+        if len(codec.dimensions_of(dimension.name)) == 1:
+            return True
+        return codec.active_dimension(dimension.name, trial.values) is dimension
+
+    @classmethod
+    def _groups(cls, codec: SpaceCodec, trials: list[Trial]) -> dict[str, list[Dimension]]:
+        """Dimensions that appear in exactly the same trials, by the key of each member."""
         by_presence: dict[tuple[str, ...], list[Dimension]] = {}
         for dimension in codec.dimensions:
-            present = tuple(t.trial_id for t in trials if dimension.name in t.values)
+            present = tuple(t.trial_id for t in trials if cls._has(codec, dimension, t))
             by_presence.setdefault(present, []).append(dimension)
-        return {d.name: group for group in by_presence.values() for d in group}
+        return {d.key: group for group in by_presence.values() for d in group}
 
     def _sample_group(
         self,
+        codec: SpaceCodec,
         group: list[Dimension],
         below: list[Trial],
         above: list[Trial],
         rng: np.random.Generator,
     ) -> dict[str, Any]:
-        good = self._layout(group, below)
-        bad = self._layout(group, above)
+        good = self._layout(codec, group, below)
+        bad = self._layout(codec, group, above)
         if not len(good):  # no good trial has these hyperparameters: draw them uniformly
             draws = ParzenEstimator(group, good, self.prior_weight).sample(rng, 1)
             return self._values(group, draws[0])
@@ -362,17 +376,19 @@ class TPEOracle(ModelBasedOracle):
         ratio = good_density.log_pdf(draws) - bad_density.log_pdf(draws)
         return self._values(group, draws[int(np.argmax(ratio))])
 
-    def _layout(self, group: list[Dimension], trials: list[Trial]) -> np.ndarray:
+    def _layout(
+        self, codec: SpaceCodec, group: list[Dimension], trials: list[Trial]
+    ) -> np.ndarray:
         """The group's values in these trials (those that have them all), as estimator rows."""
         rows = []
         for trial in trials:
-            places = self._places(trial, group)
-            row = [places.get(dimension.name) for dimension in group]
+            places = self._places(codec, trial, group)
+            row = [places.get(dimension.key) for dimension in group]
             if None not in row:
                 rows.append(row)
         return np.array(rows, dtype=float).reshape(len(rows), len(group))
 
-    def _places(self, trial: Trial, group: list[Dimension]) -> dict[str, float]:
+    def _places(self, codec: SpaceCodec, trial: Trial, group: list[Dimension]) -> dict[str, float]:
         """A trial's unit values (value indices for one-hot dimensions), cached once finished.
 
         Illegal or missing values are left out. A running trial's values may still grow (its
@@ -383,16 +399,15 @@ class TPEOracle(ModelBasedOracle):
         else:
             places = {}
         for dimension in group:
-            name = dimension.name
-            if name in places or name not in trial.values:
+            if dimension.key in places or not self._has(codec, dimension, trial):
                 continue
-            value = trial.values[name]
+            value = trial.values[dimension.name]
             if dimension.kind is DimensionKind.CATEGORICAL:
                 place: float | None = dimension.index_of(value)
             else:
                 place = dimension.unit_of(value)
             if place is not None:
-                places[name] = float(place)
+                places[dimension.key] = float(place)
         return places
 
     @staticmethod
@@ -400,7 +415,7 @@ class TPEOracle(ModelBasedOracle):
         values = {}
         for dimension, place in zip(group, row, strict=True):
             if dimension.kind is DimensionKind.CATEGORICAL:
-                values[dimension.name] = dimension.values[int(place)]  # type: ignore[index]
+                values[dimension.key] = dimension.values[int(place)]  # type: ignore[index]
             else:
-                values[dimension.name] = dimension.value_at(float(place))
+                values[dimension.key] = dimension.value_at(float(place))
         return values
