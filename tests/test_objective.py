@@ -53,5 +53,5 @@ def test_multi_objective_sums_signed_values_and_round_trips():
 
 @pytest.mark.parametrize("objective", [["val_loss", 3], [Objective("loss", "min"), None], 3.5])
 def test_an_objective_that_is_not_a_name_or_objective_is_a_type_error(objective):
-    with pytest.raises(TypeError, match="metric names or kt.Objective|metric name, a kt.Obj"):
+    with pytest.raises(TypeError, match=r"metric names or kt\.Objective|metric name, a kt\.Obj"):
         create_objective(objective)

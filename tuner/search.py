@@ -35,8 +35,13 @@ if TYPE_CHECKING:
 _MAX_DISCOVERY_BUILDS = 32
 #: Seconds a tuner waits when the oracle has nothing to propose yet.
 _IDLE_WAIT = 0.5
-#: Modules whose ``run_trial`` builds ``self.hypermodel`` (so a tuner using it needs one).
-_HYPERMODEL_RUN_TRIALS = ("tuner.search", "tuner.integrations.keras", "tuner.integrations.sklearn")
+#: The built-in ``run_trial`` methods, which build ``self.hypermodel`` (so a tuner using one
+#: needs a hypermodel), as (module, qualified name): the Keras ones are not imported to check.
+_HYPERMODEL_RUN_TRIALS = {
+    ("tuner.search", "BaseTuner.run_trial"),
+    ("tuner.integrations.keras", "Tuner.run_trial"),
+    ("tuner.integrations.sklearn", "SklearnTuner.run_trial"),
+}
 #: The folder of the project directory holding each trial's files (see ``get_trial_dir``).
 _TRIAL_FILES_DIR = "checkpoints"
 
@@ -503,7 +508,8 @@ class BaseTuner:
 def _run_trial_needs_hypermodel(cls: type) -> bool:
     """Whether ``cls`` runs trials with a built-in ``run_trial``, which builds the hypermodel."""
     run_trial = inspect.getattr_static(cls, "run_trial", None)
-    return getattr(run_trial, "__module__", None) in _HYPERMODEL_RUN_TRIALS
+    where = (getattr(run_trial, "__module__", None), getattr(run_trial, "__qualname__", None))
+    return where in _HYPERMODEL_RUN_TRIALS
 
 
 def _unrecognized_arguments(cls: type, arguments: Mapping[str, Any]) -> str:
