@@ -30,8 +30,8 @@ def test_unknown_name_asks_for_an_explicit_objective():
         create_objective("val_custom")
 
 
-def test_default_is_val_loss_and_objects_pass_through():
-    assert create_objective(None) == Objective("val_loss", "min")
+def test_default_is_keras_tuners_default_objective_and_objects_pass_through():
+    assert create_objective(None) == Objective("default_objective", "min")
     custom = Objective("val_custom", "max")
     assert create_objective(custom) is custom
     assert create_objective(["val_loss"]) == Objective("val_loss", "min")
@@ -49,3 +49,9 @@ def test_multi_objective_sums_signed_values_and_round_trips():
     assert objective.better_than(-0.3, -0.25)
     assert objective_from_dict(objective.to_dict()) == objective
     assert repr(Objective("val_loss", "min")) == 'Objective(name="val_loss", direction="min")'
+
+
+@pytest.mark.parametrize("objective", [["val_loss", 3], [Objective("loss", "min"), None], 3.5])
+def test_an_objective_that_is_not_a_name_or_objective_is_a_type_error(objective):
+    with pytest.raises(TypeError, match=r"metric names or kt\.Objective|metric name, a kt\.Obj"):
+        create_objective(objective)

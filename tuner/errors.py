@@ -42,7 +42,8 @@ class FailedTrialError(TunerError, RuntimeError):
 class OversizedModelError(FailedTrialError):
     """The built model has more parameters than the tuner's ``max_model_size``.
 
-    The trial is recorded as INVALID: it does not count as a consecutive failure.
+    As in keras-tuner, the trial is FAILED (a :class:`FailedTrialError`): it is not retried, and
+    it counts towards ``max_consecutive_failed_trials``.
     """
 
 
@@ -67,7 +68,33 @@ class ObjectiveNotFoundError(FatalValueError):
 
 
 class TooManyFailedTrialsError(TunerError, RuntimeError):
-    """``max_consecutive_failed_trials`` trials failed in a row; the search stopped."""
+    """``max_consecutive_failed_trials`` trials failed in a row; the search stopped.
+
+    A ``RuntimeError``, as keras-tuner's "Number of consecutive failures exceeded the limit".
+    """
+
+
+class InvalidArgumentError(TunerError, ValueError, TypeError):
+    """A constructor argument is unknown or of the wrong kind.
+
+    Raised for a misspelt keyword, or an ``oracle=``, ``hypermodel=`` or ``objective=`` that is
+    not one. Both a ``ValueError`` (what keras-tuner raises for most of these) and a
+    ``TypeError`` (what a wrong type is in Python), so code catching either keeps working.
+    """
+
+
+class ProjectMismatchError(FatalValueError):
+    """An existing project was made by another oracle class or objective than the one reopening it.
+
+    Pass ``overwrite=True`` to start afresh, or another ``project_name``.
+    """
+
+
+class UnsupportedLaunchError(TunerError, RuntimeError):
+    """The process was launched in a way tuner does not support.
+
+    keras-tuner's distributed tuning through ``KERASTUNER_*`` environment variables, for now.
+    """
 
 
 class TrialProcessError(TunerError, RuntimeError):

@@ -7,7 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
-from tuner.errors import SearchSpaceError
+from tuner.errors import InvalidArgumentError, SearchSpaceError
+
+#: The metric a number returned by ``run_trial`` is recorded as when no objective was given
+#: (keras-tuner's name; minimized).
+DEFAULT_OBJECTIVE_NAME = "default_objective"
 
 # Substrings of metric names whose direction is known (checked after a "val_" prefix is removed).
 _MAXIMIZED = ("acc", "auc", "precision", "recall", "f1", "r2", "iou", "top_k")
@@ -149,13 +153,17 @@ def create_objective(
 
     Args:
         objective: A metric name (direction inferred from it), an :class:`Objective`, a list of
-            either (a :class:`MultiObjective`), or None for ``"val_loss"``.
+            either (a :class:`MultiObjective`), or None: as in keras-tuner, the objective is
+            then ``Objective("default_objective", "min")``, the name under which a number
+            returned by ``run_trial`` (or ``HyperModel.fit``) is recorded.
 
     Raises:
         SearchSpaceError: The direction of a metric name cannot be inferred.
+        InvalidArgumentError: ``objective`` (or an entry of the list) is neither a name nor an
+            :class:`Objective` (a ``TypeError``, as in keras-tuner).
     """
     if objective is None:
-        return Objective("val_loss", "min")
+        return default_objective()
     if isinstance(objective, (Objective, MultiObjective)):
         return objective
     if isinstance(objective, str):
@@ -168,12 +176,31 @@ def create_objective(
             )
         return Objective(objective, direction)
     if isinstance(objective, Sequence):
+        for position, item in enumerate(objective):
+            if not isinstance(item, (str, Objective)):
+                raise InvalidArgumentError(
+                    f"A list objective must hold metric names or kt.Objective objects; entry "
+                    f"{position} is {item!r} ({type(item).__name__})."
+                )
         objectives = tuple(create_objective(item) for item in objective)
+        if not objectives:
+            raise InvalidArgumentError("A list objective needs at least one objective.")
         flat = tuple(o for o in objectives if isinstance(o, Objective))
-        if len(flat) != len(objectives):
-            raise SearchSpaceError("A list objective must hold metric names or Objective objects.")
         return flat[0] if len(flat) == 1 else MultiObjective(flat)
-    raise SearchSpaceError(f"objective must be a str, an Objective or a list, got {objective!r}.")
+    raise InvalidArgumentError(
+        f"objective must be a metric name, a kt.Objective or a list of them, got {objective!r} "
+        f"({type(objective).__name__})."
+    )
+
+
+def default_objective() -> Objective:
+    """The objective of a search given none: ``default_objective``, minimized (keras-tuner's)."""
+    return Objective(DEFAULT_OBJECTIVE_NAME, "min")
+
+
+def is_default_objective(objective: Any) -> bool:
+    """Whether ``objective`` is the one a search gets when it was given none."""
+    return isinstance(objective, Objective) and objective == default_objective()
 
 
 def objective_from_dict(data: Mapping[str, Any]) -> AnyObjective:

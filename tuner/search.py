@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
 import shutil
 import time
 import traceback
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +18,12 @@ from tuner.callbacks import SearchCallback
 from tuner.display import ConsoleDisplay
 from tuner.hypermodel import HyperModel, get_hypermodel
 from tuner.hyperparameters import HyperParameters
-from tuner.objective import Objective, is_finite_number
+from tuner.objective import (
+    DEFAULT_OBJECTIVE_NAME,
+    Objective,
+    is_default_objective,
+    is_finite_number,
+)
 from tuner.oracles.base import Oracle, values_key
 from tuner.storage.json_dir import LOCK_FILE, PROJECT_FILE, STATE_FILE, TRIALS_DIR, JsonDirStorage
 from tuner.trial import Trial, TrialStatus
@@ -27,6 +35,15 @@ if TYPE_CHECKING:
 _MAX_DISCOVERY_BUILDS = 32
 #: Seconds a tuner waits when the oracle has nothing to propose yet.
 _IDLE_WAIT = 0.5
+#: The built-in ``run_trial`` methods, which build ``self.hypermodel`` (so a tuner using one
+#: needs a hypermodel), as (module, qualified name): the Keras ones are not imported to check.
+_HYPERMODEL_RUN_TRIALS = {
+    ("tuner.search", "BaseTuner.run_trial"),
+    ("tuner.integrations.keras", "Tuner.run_trial"),
+    ("tuner.integrations.sklearn", "SklearnTuner.run_trial"),
+}
+#: The folder of the project directory holding each trial's files (see ``get_trial_dir``).
+_TRIAL_FILES_DIR = "checkpoints"
 
 
 def _is_number(value: Any) -> bool:
@@ -54,7 +71,8 @@ class BaseTuner:
         project_name: Name of the project directory. Defaults to ``"untitled_project"``.
         overwrite: Delete an existing project of that name instead of resuming it.
         tuner_id: Name of this tuner among workers. Defaults to ``"tuner0"``.
-        logger: Accepted for keras-tuner compatibility; unused.
+        logger: Deprecated in keras-tuner 1.4, and unused: a ``DeprecationWarning`` says so when
+            one is given. Kept as ``tuner.logger``.
         workers: None (default) runs the trials one after another in this process;
             :class:`~tuner.RayWorkers` runs them in parallel on Ray (same project directory).
 
@@ -86,22 +104,41 @@ class BaseTuner:
         **kwargs: Any,
     ):
         if kwargs:
-            raise TypeError(f"Unknown arguments for {type(self).__name__}: {sorted(kwargs)}.")
+            raise errors.InvalidArgumentError(_unrecognized_arguments(type(self), kwargs))
         if not isinstance(oracle, Oracle):
-            raise TypeError(f"oracle must be an Oracle, got {oracle!r}.")
+            raise errors.InvalidArgumentError(
+                "oracle must be an instance of kt.Oracle (e.g. kt.oracles.RandomSearchOracle"
+                f"(...)), got {oracle!r} (of type {type(oracle).__name__})."
+            )
+        if hypermodel is not None and not (
+            isinstance(hypermodel, HyperModel) or callable(hypermodel)
+        ):
+            raise errors.InvalidArgumentError(
+                "hypermodel must be a kt.HyperModel or a function build_model(hp), got "
+                f"{hypermodel!r} (of type {type(hypermodel).__name__})."
+            )
+        if hypermodel is None and _run_trial_needs_hypermodel(type(self)):
+            raise errors.InvalidArgumentError(
+                f"{type(self).__name__} received hypermodel=None. A hypermodel (a "
+                "build_model(hp) function or a kt.HyperModel) is needed, unless you subclass "
+                "the tuner and override run_trial(self, trial, *args, **kwargs) to define and "
+                "evaluate the search space yourself."
+            )
         if workers is not None:
             from tuner.distribute.config import RayWorkers  # does not import Ray
 
             if not isinstance(workers, RayWorkers):
                 raise TypeError(f"workers must be kt.RayWorkers(...) or None, got {workers!r}.")
+        _refuse_keras_tuner_distribution()
+        if logger is not None:
+            warnings.warn(
+                "The `logger` argument is deprecated (as in keras-tuner 1.4) and ignored.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         self.workers = workers
         self.oracle = oracle
         self.hypermodel = get_hypermodel(hypermodel)
-        if self.hypermodel is None and type(self).run_trial is BaseTuner.run_trial:
-            raise ValueError(
-                "hypermodel is None: pass a build_model(hp) function or a HyperModel, or "
-                "override run_trial."
-            )
         self.directory = str(directory) if directory is not None else "."
         self.project_name = project_name or "untitled_project"
         self.tuner_id = tuner_id or "tuner0"
@@ -199,14 +236,11 @@ class BaseTuner:
                 trial.status = TrialStatus.COMPLETED
         except errors.FatalError:
             raise
-        except errors.OversizedModelError:
+        except errors.FailedTrialError:  # an oversized model too: final, as in keras-tuner
+            trial.status, trial.message = TrialStatus.FAILED, traceback.format_exc()
+            trial.retryable = False
+        except Exception:  # INVALID: run again while max_retries_per_trial allows
             trial.status, trial.message = TrialStatus.INVALID, traceback.format_exc()
-            trial.retryable = False
-        except errors.FailedTrialError:
-            trial.status, trial.message = TrialStatus.FAILED, traceback.format_exc()
-            trial.retryable = False
-        except Exception:
-            trial.status, trial.message = TrialStatus.FAILED, traceback.format_exc()
         finally:
             hp.new_entry_sampler = None
             self.oracle.update_space(hp)
@@ -240,6 +274,14 @@ class BaseTuner:
             name: sum(e["metrics"][name] for e in executions) / len(executions)
             for name in sorted(common)
         }
+        if not objective.has_value(mean) and is_default_objective(objective):
+            raise errors.ObjectiveNotFoundError(
+                "No objective was given, so run_trial (or HyperModel.fit) must return a single "
+                f"number, which is recorded as {DEFAULT_OBJECTIVE_NAME!r} and minimized (as in "
+                f"keras-tuner), or a dict with the key {DEFAULT_OBJECTIVE_NAME!r}. Trial "
+                f"{trial.trial_id} returned the metrics {sorted(common)}: pass one of them as "
+                'objective= (e.g. objective="val_loss") to the tuner or oracle.'
+            )
         if not objective.has_value(mean):
             raise errors.ObjectiveNotFoundError(
                 f"The objective {objective!r} is not among the metrics of trial {trial.trial_id}: "
@@ -353,8 +395,31 @@ class BaseTuner:
     # --- results ---------------------------------------------------------------------------------
     @property
     def remaining_trials(self) -> int | None:
-        """How many trials the oracle may still create."""
+        """How many trials the oracle may still create (keras-tuner's attribute).
+
+        ``max_trials`` minus the trials so far; None without ``max_trials`` (except where the
+        algorithm's plan says, as for grid search and Hyperband).
+        """
         return self.oracle.remaining_trials
+
+    def get_trial_dir(self, trial_id: str) -> str:
+        """The folder of a trial's files, created if need be: ``<project_dir>/checkpoints/<id>``.
+
+        keras-tuner's is ``<project_dir>/trial_<id>``, holding the trial's record and files.
+        tuner keeps the record in ``trials/<id>.json``, and the trial's files in this folder:
+        the Keras tuner's best weights, and whatever a ``run_trial`` override writes there.
+        Files written there by a Ray worker are shipped back into the project directory when
+        the trial ends; ``keep_top_k`` deletes the folder of a trial that is not among the best.
+
+        Raises:
+            ValueError: ``trial_id`` is empty or holds a path separator.
+        """
+        name = str(trial_id)
+        if not name or name in (".", "..") or "/" in name or "\\" in name:
+            raise ValueError(f"get_trial_dir needs a trial id, got {trial_id!r}.")
+        path = Path(self.project_dir) / _TRIAL_FILES_DIR / name
+        path.mkdir(parents=True, exist_ok=True)
+        return str(path)
 
     def get_best_hyperparameters(self, num_trials: int = 1) -> list[HyperParameters]:
         """The hyperparameters of the best trials, best first."""
@@ -438,6 +503,46 @@ class BaseTuner:
     def reload(self) -> None:
         """Reloads the search from the project directory."""
         self.oracle.reload()
+
+
+def _run_trial_needs_hypermodel(cls: type) -> bool:
+    """Whether ``cls`` runs trials with a built-in ``run_trial``, which builds the hypermodel."""
+    run_trial = inspect.getattr_static(cls, "run_trial", None)
+    where = (getattr(run_trial, "__module__", None), getattr(run_trial, "__qualname__", None))
+    return where in _HYPERMODEL_RUN_TRIALS
+
+
+def _unrecognized_arguments(cls: type, arguments: Mapping[str, Any]) -> str:
+    """keras-tuner's "Unrecognized arguments" message, with the closest known names."""
+    known = [
+        name
+        for klass in cls.__mro__
+        if "__init__" in vars(klass)
+        for name in inspect.signature(vars(klass)["__init__"]).parameters
+        if name not in ("self", "args", "kwargs")
+    ]
+    hints = []
+    for name in sorted(arguments):
+        close = difflib.get_close_matches(name, known, n=1)
+        if close:
+            hints.append(f"{name!r}: did you mean {close[0]!r}?")
+    hint = f" ({'; '.join(hints)})" if hints else ""
+    return f"Unrecognized arguments {sorted(arguments)} for {cls.__name__}(){hint}."
+
+
+def _refuse_keras_tuner_distribution() -> None:
+    """Refuses a process launched for keras-tuner's distributed tuning (not supported yet)."""
+    from tuner.distribute.config import keras_tuner_distribution_variables  # no Ray import
+
+    found = keras_tuner_distribution_variables()
+    if found:
+        names = ", ".join(f"{name}={value!r}" for name, value in found.items())
+        raise errors.UnsupportedLaunchError(
+            f"This process has keras-tuner's distributed-tuning environment variables set "
+            f"({names}). Launching a chief oracle and workers through KERASTUNER_* variables "
+            "is not supported yet: unset them, and run one search process with "
+            "workers=kt.RayWorkers(n) to run n trials in parallel on Ray."
+        )
 
 
 def _numbers(metrics: Mapping[str, Any]) -> dict[str, float]:

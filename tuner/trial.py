@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 import math
+import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tuner.hyperparameters import HyperParameters
@@ -41,7 +42,8 @@ class TrialStatus(str, enum.Enum):
     RUNNING = "RUNNING"
     #: Returned by ``create_trial`` when the oracle has nothing to propose yet: ask again later.
     IDLE = "IDLE"
-    #: The hyperparameter values cannot be run (for example the model is over ``max_model_size``).
+    #: The trial crashed (an exception other than ``FailedTrialError``): it will be run again
+    #: while ``max_retries_per_trial`` allows, then it is FAILED (keras-tuner's meaning).
     INVALID = "INVALID"
     #: From ``create_trial``: the search is over. For a trial: the oracle ended it early.
     STOPPED = "STOPPED"
@@ -50,16 +52,16 @@ class TrialStatus(str, enum.Enum):
 
     @property
     def is_finished(self) -> bool:
-        """Whether the trial will not run again."""
-        return self in (
-            TrialStatus.COMPLETED,
-            TrialStatus.FAILED,
-            TrialStatus.INVALID,
-            TrialStatus.STOPPED,
-        )
+        """Whether the trial will not run again (INVALID ones wait for a retry)."""
+        return self in (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.STOPPED)
 
     def __str__(self) -> str:
         return self.value
+
+
+def generate_trial_id() -> str:
+    """A random id for a trial made outside an oracle (keras-tuner's ``Trial(hp)``)."""
+    return secrets.token_hex(16)
 
 
 @dataclass(frozen=True)
@@ -344,12 +346,17 @@ class FoldStatistics:
         return f"{name} {_format_mean_and_std(self.mean, self.std)} over {self.folds} {plural}"
 
 
-@dataclass
+@dataclass(init=False)
 class Trial:
     """One evaluation of the objective at one set of hyperparameter values.
 
     The oracle creates trials and is the only writer of their persisted form; a tuner fills in
     metrics, status and outcome, then hands the trial back through ``oracle.end_trial``.
+
+    Constructed as in keras-tuner, ``Trial(hyperparameters, trial_id=None, status="RUNNING",
+    message=None)`` (a trial id is generated when none is given), or, as in earlier versions of
+    tuner, with the id first: ``Trial("0003", hyperparameters, status)``. The other attributes
+    are keyword-only.
 
     Attributes:
         trial_id: Unique, sortable id within the project (``"0000"``, ``"0001"``, ...).
@@ -365,26 +372,68 @@ class Trial:
         start_time, end_time: Unix times of the last start and of the end.
 
     Example:
-        >>> trial = Trial("0000", HyperParameters())
-        >>> trial.status
-        <TrialStatus.RUNNING: 'RUNNING'>
+        >>> trial = Trial(HyperParameters(), trial_id="0000")
+        >>> trial.trial_id, trial.status
+        ('0000', <TrialStatus.RUNNING: 'RUNNING'>)
     """
 
     trial_id: str
     hyperparameters: HyperParameters
-    status: TrialStatus = TrialStatus.RUNNING
-    score: float | None = None
-    best_step: int | None = None
-    metrics: MetricsTracker = field(default_factory=MetricsTracker)
-    message: str | None = None
-    budget: Budget | None = None
-    executions: list[dict[str, Any]] = field(default_factory=list)
-    retries: int = 0
-    start_time: float | None = None
-    end_time: float | None = None
-    tuner_id: str | None = None
+    status: TrialStatus
+    score: float | None
+    best_step: int | None
+    metrics: MetricsTracker
+    message: str | None
+    budget: Budget | None
+    executions: list[dict[str, Any]]
+    retries: int
+    start_time: float | None
+    end_time: float | None
+    tuner_id: str | None
     #: False when the trial must not be retried (FailedTrialError, NaN objective).
-    retryable: bool = True
+    retryable: bool
+
+    def __init__(
+        self,
+        hyperparameters: HyperParameters | str,
+        trial_id: str | HyperParameters | None = None,
+        status: TrialStatus | str = TrialStatus.RUNNING,
+        message: str | None = None,
+        *,
+        score: float | None = None,
+        best_step: int | None = None,
+        metrics: MetricsTracker | None = None,
+        budget: Budget | None = None,
+        executions: list[dict[str, Any]] | None = None,
+        retries: int = 0,
+        start_time: float | None = None,
+        end_time: float | None = None,
+        tuner_id: str | None = None,
+        retryable: bool = True,
+    ):
+        if isinstance(hyperparameters, str) and isinstance(trial_id, HyperParameters):
+            hyperparameters, trial_id = trial_id, hyperparameters  # tuner's older order
+        if not isinstance(hyperparameters, HyperParameters):
+            raise TypeError(
+                "Trial(hyperparameters, trial_id=None, status=...) needs a kt.HyperParameters "
+                f"as hyperparameters, got {hyperparameters!r}."
+            )
+        if trial_id is not None and not isinstance(trial_id, str):
+            raise TypeError(f"A trial id must be a string, got {trial_id!r}.")
+        self.trial_id = generate_trial_id() if trial_id is None else trial_id
+        self.hyperparameters = hyperparameters
+        self.status = status  # type: ignore[assignment]  # converted by __setattr__
+        self.score = score
+        self.best_step = best_step
+        self.metrics = MetricsTracker() if metrics is None else metrics
+        self.message = message
+        self.budget = budget
+        self.executions = [] if executions is None else executions
+        self.retries = retries
+        self.start_time = start_time
+        self.end_time = end_time
+        self.tuner_id = tuner_id
+        self.retryable = retryable
 
     def __setattr__(self, name: str, value: Any) -> None:
         # keras-tuner code assigns plain strings ("COMPLETED"); keep the typed status.

@@ -26,29 +26,32 @@ def _finish(oracle, trial, status="COMPLETED", loss=1.0, message=None):
     oracle.end_trial(trial)
 
 
-def test_failed_trial_is_retried_with_the_same_id_and_values():
+def test_invalid_trial_is_retried_with_the_same_id_and_values_then_failed():
     oracle = RandomSearchOracle("loss", max_trials=3, seed=0, hyperparameters=_space(),
                                 max_retries_per_trial=2)  # fmt: skip
     trial = oracle.create_trial("w")
-    _finish(oracle, trial, "FAILED", message="boom")
+    _finish(oracle, trial, "INVALID", message="boom")
+    assert oracle.trials[trial.trial_id].status == TrialStatus.INVALID  # waiting for a retry
+    assert oracle.end_order == []
     again = oracle.create_trial("w")
     assert again.trial_id == trial.trial_id and again.retries == 1
     assert again.values == trial.values and again.status == TrialStatus.RUNNING
-    _finish(oracle, again, "FAILED", message="boom")
+    _finish(oracle, again, "INVALID", message="boom")
     third = oracle.create_trial("w")
     assert third.trial_id == trial.trial_id and third.retries == 2
-    _finish(oracle, third, "FAILED", message="boom")
-    assert oracle.trials[trial.trial_id].status == TrialStatus.FAILED
+    _finish(oracle, third, "INVALID", message="boom")
+    assert oracle.trials[trial.trial_id].status == TrialStatus.FAILED  # no retry left: final
+    assert oracle.end_order == [trial.trial_id] and oracle.start_order == [trial.trial_id]
     assert oracle.create_trial("w").trial_id != trial.trial_id
 
 
-def test_non_retryable_failures_are_not_retried():
+def test_failed_is_final_at_once_even_with_retries_left():
     oracle = RandomSearchOracle("loss", max_trials=3, seed=0, hyperparameters=_space(),
                                 max_retries_per_trial=2)  # fmt: skip
     trial = oracle.create_trial("w")
-    trial.retryable = False
     _finish(oracle, trial, "FAILED", message="FailedTrialError")
     assert oracle.trials[trial.trial_id].status == TrialStatus.FAILED
+    assert oracle.trials[trial.trial_id].retries == 0
     assert oracle.create_trial("w").trial_id != trial.trial_id
 
 
@@ -59,9 +62,42 @@ def test_consecutive_failures_stop_the_search_with_the_last_error():
     _finish(oracle, oracle.create_trial("w"), "COMPLETED")  # a success resets the count
     for index in range(2):
         _finish(oracle, oracle.create_trial("w"), "FAILED", message=f"error {index}")
-    with pytest.raises(TooManyFailedTrialsError, match="3 trials failed in a row") as info:
+    with pytest.raises(RuntimeError, match="Number of consecutive failures exceeded the limit "
+                       "of 3") as info:  # fmt: skip
         _finish(oracle, oracle.create_trial("w"), "FAILED", message="ValueError: the last one")
+    assert isinstance(info.value, TooManyFailedTrialsError)
     assert "ValueError: the last one" in str(info.value)
+
+
+def test_invalid_trials_out_of_retries_count_as_consecutive_failures():
+    oracle = RandomSearchOracle("loss", max_trials=10, seed=0, hyperparameters=_space(),
+                                max_consecutive_failed_trials=2)  # fmt: skip
+    _finish(oracle, oracle.create_trial("w"), "INVALID", message="crash 1")
+    with pytest.raises(TooManyFailedTrialsError, match="limit of 2"):
+        _finish(oracle, oracle.create_trial("w"), "INVALID", message="crash 2")
+    assert [t.status for t in oracle.trials.values()] == ["FAILED", "FAILED"]
+
+
+def test_start_and_end_order_survive_a_reload(tmp_path):
+    oracle = RandomSearchOracle("loss", max_trials=6, seed=0, hyperparameters=_space(),
+                                max_retries_per_trial=1)  # fmt: skip
+    oracle.attach_storage(JsonDirStorage(tmp_path / "p"))
+    first, second, third = (oracle.create_trial(name) for name in "abc")
+    _finish(oracle, third, "COMPLETED")
+    _finish(oracle, first, "INVALID", message="crash")  # waits for its retry
+    _finish(oracle, second, "FAILED", message="final")
+    assert oracle.start_order == [first.trial_id, second.trial_id, third.trial_id]
+    assert oracle.end_order == [third.trial_id, second.trial_id]
+
+    reloaded = RandomSearchOracle("loss", max_trials=6, hyperparameters=_space())
+    reloaded.attach_storage(JsonDirStorage(tmp_path / "p"))
+    assert reloaded.start_order == oracle.start_order
+    assert reloaded.end_order == oracle.end_order
+    assert reloaded.trials[first.trial_id].status == TrialStatus.INVALID
+    retry = reloaded.create_trial("d")  # the INVALID trial is retried first
+    assert retry.trial_id == first.trial_id and retry.status == TrialStatus.RUNNING
+    _finish(reloaded, retry, "COMPLETED")
+    assert reloaded.end_order == [third.trial_id, second.trial_id, first.trial_id]
 
 
 def test_nan_or_inf_objective_fails_the_trial_and_never_becomes_best():
@@ -112,12 +148,17 @@ def test_new_entries_are_sampled_unless_told_otherwise():
         closed.sample_new_entry(closed.create_trial("w").trial_id, Int("n", 0, 3))
 
 
-def test_update_space_adds_new_hyperparameters_as_fixed_when_not_tuned():
-    oracle = RandomSearchOracle("loss", max_trials=5, tune_new_entries=False)
+def test_update_space_leaves_new_hyperparameters_out_when_not_tuned():
+    given = HyperParameters()
+    given.Float("lr", 1e-4, 1e-2, sampling="log")
+    oracle = RandomSearchOracle("loss", max_trials=5, hyperparameters=given,
+                                tune_new_entries=False)  # fmt: skip
     hp = HyperParameters()
     hp.Int("n", 5, 9)
     oracle.update_space(hp)
-    assert oracle.hyperparameters.get_hyperparameter("n").type_name == "Fixed"
+    assert [h.name for h in oracle.get_space().space] == ["lr"]  # as in keras-tuner
+    trial = oracle.create_trial("w")
+    assert oracle.sample_new_entry(trial.trial_id, Int("n", 5, 9)) == 5  # its default
 
 
 def test_a_keras_tuner_style_user_oracle_with_populate_space():

@@ -163,13 +163,12 @@ def test_failed_trials_are_not_promoted_and_retries_hold_the_round():
     oracle = _oracle(max_epochs=3, max_retries_per_trial=1, max_consecutive_failed_trials=10)
     a, b = oracle.create_trial("a"), oracle.create_trial("b")
     _report(oracle, a, 0.9)
-    b.status = TrialStatus.FAILED
+    b.status = TrialStatus.INVALID
     oracle.end_trial(b)  # retried: the round is not over
     c = oracle.create_trial("c")
     assert c.trial_id == b.trial_id
     assert oracle.create_trial("d").budget.round == 0  # round 0's third trial
-    c.status = TrialStatus.FAILED
-    c.retryable = False
+    c.status = TrialStatus.FAILED  # final, retries left or not
     oracle.end_trial(c)
     d = oracle.ongoing_trials["d"]
     _report(oracle, d, 0.5)

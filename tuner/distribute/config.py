@@ -149,3 +149,27 @@ def _ray_is_installed() -> bool:
         return importlib.util.find_spec("ray") is not None
     except (ImportError, ValueError):  # ValueError: sys.modules["ray"] is None
         return False
+
+
+#: The environment variables through which keras-tuner launches its own distributed tuning
+#: (a chief oracle serving workers over gRPC), which tuner does not support (yet).
+KERAS_TUNER_DISTRIBUTION_VARIABLES = (
+    "KERASTUNER_TUNER_ID",
+    "KERASTUNER_ORACLE_IP",
+    "KERASTUNER_ORACLE_PORT",
+)
+
+
+def keras_tuner_distribution_variables(
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """keras-tuner's distributed-tuning variables set in ``environ`` (the process's by default).
+
+    The one place tuner reads them, when a tuner is constructed.
+    """
+    environment = os.environ if environ is None else environ
+    return {
+        name: environment[name]
+        for name in KERAS_TUNER_DISTRIBUTION_VARIABLES
+        if name in environment
+    }

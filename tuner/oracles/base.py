@@ -25,12 +25,20 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-from tuner.errors import FatalValueError, ObjectiveNotFoundError, TooManyFailedTrialsError
+from tuner.errors import (
+    FatalTypeError,
+    FatalValueError,
+    ObjectiveNotFoundError,
+    ProjectMismatchError,
+    TooManyFailedTrialsError,
+)
 from tuner.hyperparameters import Fixed, HyperParameter, HyperParameters
 from tuner.objective import (
+    DEFAULT_OBJECTIVE_NAME,
     AnyObjective,
     Objective,
     create_objective,
+    is_default_objective,
     is_finite_number,
     objective_from_dict,
 )
@@ -132,6 +140,71 @@ def trial_index(trial_id: str) -> int:
     return int(trial_id)
 
 
+def _proposes_through_populate_space(cls: type) -> bool:
+    """Whether the most derived override of ``cls`` is ``populate_space`` (not ``_propose``).
+
+    A class defining both proposes through ``_propose``. The base :class:`Oracle` defines
+    both only as defaults, so it never counts.
+    """
+    for klass in cls.__mro__:
+        if klass is Oracle:
+            break
+        if "_propose" in vars(klass):
+            return False
+        if "populate_space" in vars(klass):
+            return True
+    return False
+
+
+def _proposal_to_response(proposal: Proposal) -> dict[str, Any]:
+    """A :class:`Proposal` as keras-tuner's ``populate_space`` answer."""
+    if proposal.action is ProposalAction.STOP:
+        return {"status": TrialStatus.STOPPED.value, "values": None}
+    if proposal.action is ProposalAction.WAIT:
+        return {"status": TrialStatus.IDLE.value, "values": None}
+    values = dict(proposal.values or {})
+    if proposal.budget is not None:
+        values.update(Oracle._budget_values(proposal.budget))
+    return {"status": TrialStatus.RUNNING.value, "values": values}
+
+
+def _response_to_proposal(response: Any, oracle_name: str) -> Proposal:
+    """keras-tuner's ``populate_space`` answer as a :class:`Proposal`; bad answers are named."""
+    if not isinstance(response, Mapping):
+        raise FatalTypeError(
+            f"{oracle_name}.populate_space must return a dict with 'status' and 'values', "
+            f"got {response!r}."
+        )
+    raw_status = response.get("status", TrialStatus.RUNNING)
+    try:
+        status = TrialStatus(raw_status)
+    except ValueError:
+        raise FatalValueError(
+            f"{oracle_name}.populate_space returned the status {raw_status!r}; use 'RUNNING', "
+            "'IDLE' or 'STOPPED'."
+        ) from None
+    if status == TrialStatus.STOPPED:
+        return Proposal.stop()
+    if status == TrialStatus.IDLE:
+        return Proposal.wait()
+    if status != TrialStatus.RUNNING:
+        raise FatalValueError(
+            f"{oracle_name}.populate_space returned the status {status.value!r}; use "
+            "'RUNNING', 'IDLE' or 'STOPPED'."
+        )
+    values = dict(response.get("values") or {})
+    budget = None
+    if "tuner/epochs" in values:
+        budget = Budget(
+            epochs=int(values.pop("tuner/epochs")),
+            initial_epoch=int(values.pop("tuner/initial_epoch", 0)),
+            parent_trial_id=values.pop("tuner/trial_id", None),
+            bracket=values.pop("tuner/bracket", None),
+            round=values.pop("tuner/round", None),
+        )
+    return Proposal.run(values, budget)
+
+
 class Oracle:
     """Base class of every search algorithm; keeps the books of a search.
 
@@ -142,8 +215,9 @@ class Oracle:
     Ray actor serving several workers) may share one oracle.
 
     Args:
-        objective: A metric name, an :class:`~tuner.Objective`, or a list of them. Defaults to
-            ``"val_loss"``.
+        objective: A metric name, an :class:`~tuner.Objective`, or a list of them. None (as in
+            keras-tuner): ``Objective("default_objective", "min")``, for a ``run_trial`` (or
+            ``HyperModel.fit``) that returns the value to minimize as a single number.
         max_trials: How many trials the search may create (failed ones count). None: no limit
             (the algorithm decides when to stop).
         hyperparameters: Optional starting space; with ``tune_new_entries=False`` only these are
@@ -207,6 +281,11 @@ class Oracle:
         self.trials: dict[str, Trial] = {}
         #: Tuner id -> the trial that tuner is running.
         self.ongoing_trials: dict[str, Trial] = {}
+        #: Trial ids in the order the trials were created (keras-tuner's; retries not repeated).
+        self.start_order: list[str] = []
+        #: Trial ids in the order the trials ended for good (COMPLETED, STOPPED or FAILED; a
+        #: trial sent for a retry is not in it until its last run ends).
+        self.end_order: list[str] = []
         self._retry_queue: list[str] = []
         self._tried: set[str] = set()
         self._consecutive_failures = 0
@@ -229,22 +308,28 @@ class Oracle:
         checked ``max_trials``; a proposal equal to a tried value set should be avoided
         (:meth:`_is_duplicate`).
         """
-        result = self.populate_space(trial_id)
-        status = TrialStatus(result.get("status", TrialStatus.RUNNING))
-        if status == TrialStatus.STOPPED:
-            return Proposal.stop()
-        if status == TrialStatus.IDLE:
-            return Proposal.wait()
-        return Proposal.run(result.get("values") or {})
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement _propose(trial_id) or populate_space(trial_id)."
+        )
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         """keras-tuner's extension point: returns ``{"status": ..., "values": {...}}``.
 
-        Override either this or :meth:`_propose`.
+        Override either this or :meth:`_propose`; the override of the most derived class wins,
+        so ``class MyOracle(RandomSearchOracle)`` may override ``populate_space`` and call
+        ``super().populate_space(trial_id)`` to get the random search's proposal in this form
+        (a multi-fidelity budget appears as the ``tuner/...`` values). ``"status"`` is
+        ``"RUNNING"`` (run ``"values"``), ``"IDLE"`` (ask again later) or ``"STOPPED"`` (the
+        search is over).
         """
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement _propose(trial_id) or populate_space(trial_id)."
-        )
+        return _proposal_to_response(self._propose(trial_id))
+
+    def _next_proposal(self, trial_id: str) -> Proposal:
+        """The proposal for ``trial_id`` from the most derived ``_propose``/``populate_space``."""
+        if _proposes_through_populate_space(type(self)):
+            response = self.populate_space(trial_id)
+            return _response_to_proposal(response, type(self).__name__)
+        return self._propose(trial_id)
 
     def _on_trial_end(self, trial: Trial) -> None:
         """Hook: a trial has finished (status final). Update the algorithm's state here."""
@@ -336,9 +421,17 @@ class Oracle:
             return True
 
     def _reload_from(self, project: Mapping[str, Any]) -> None:
+        saved_class = project.get("oracle", {}).get("class")
+        if saved_class is not None and saved_class != type(self).__name__:
+            raise ProjectMismatchError(
+                f"The project {self._storage.location} was created by a {saved_class}, and is "
+                f"now reopened by a {type(self).__name__}: one project cannot mix two search "
+                "algorithms. Pass overwrite=True to start a new search there, another "
+                f"project_name, or use {saved_class} to resume it."
+            )
         saved_objective = objective_from_dict(project["objective"])
         if saved_objective != self.objective:
-            raise FatalValueError(
+            raise ProjectMismatchError(
                 f"The project {self._storage.location} was created with objective "
                 f"{saved_objective!r}, not {self.objective!r}. Use the same objective, another "
                 "project_name, or overwrite=True."
@@ -363,18 +456,23 @@ class Oracle:
         for trial in sorted(self._storage.load_trials(), key=lambda t: trial_index(t.trial_id)):
             self.trials[trial.trial_id] = trial
             self._tried.add(values_key(trial.hyperparameters.values))
+            if trial.status == TrialStatus.INVALID and not trial.retryable:
+                # Written by an earlier tuner, where INVALID was final (an oversized model).
+                trial.status = TrialStatus.FAILED
             if trial.status.is_finished:
                 finished.append(trial)
                 self._update_best(trial)
-            else:  # it was running when the search stopped: run it again, same id and values
-                trial.status = TrialStatus.RUNNING
+            else:  # running (or waiting for a retry) when the search stopped: run it again
+                if trial.status != TrialStatus.INVALID:
+                    trial.status = TrialStatus.RUNNING
                 self._retry_queue.append(trial.trial_id)
         self._next_index = max((trial_index(t) for t in self.trials), default=-1) + 1
-        self._consecutive_failures = 0
-        for trial in reversed(finished):
-            if trial.status != TrialStatus.FAILED:
-                break
-            self._consecutive_failures += 1
+        # The trial files are the truth: creation order is the ids' order, ending order the
+        # end times' (ties, which one clock tick cannot tell apart, by id).
+        self.start_order = list(self.trials)
+        ended = sorted(finished, key=lambda t: (t.end_time or 0.0, trial_index(t.trial_id)))
+        self.end_order = [t.trial_id for t in ended]
+        self._consecutive_failures = self._trailing_failures()
         self._on_reload(finished)
 
     def save(self) -> None:
@@ -415,7 +513,7 @@ class Oracle:
             if self.max_trials is not None and len(self.trials) >= self.max_trials:
                 return self._unrecorded_trial(TrialStatus.STOPPED)
             trial_id = f"{self._next_index:0{self._id_width}d}"
-            proposal = self._propose(trial_id)
+            proposal = self._next_proposal(trial_id)
             if proposal.action is ProposalAction.STOP:
                 return self._unrecorded_trial(TrialStatus.STOPPED)
             if proposal.action is ProposalAction.WAIT:
@@ -433,6 +531,7 @@ class Oracle:
                 tuner_id=tuner_id,
             )
             self.trials[trial_id] = trial
+            self.start_order.append(trial_id)
             self._tried.add(values_key(values))
             self.ongoing_trials[tuner_id] = trial
             self._storage.save_started_trial(trial)
@@ -507,6 +606,12 @@ class Oracle:
     def end_trial(self, trial: Trial | str, status: str | None = None) -> None:
         """Records that a trial ended. The tuner sets ``trial.status`` before calling.
 
+        The statuses mean what they mean in keras-tuner: COMPLETED (or STOPPED, ended early by
+        the oracle) is scored; INVALID (the trial crashed) is run again while
+        ``max_retries_per_trial`` allows, then becomes FAILED; FAILED is final at once (no
+        retry) and counts towards ``max_consecutive_failed_trials``. A RUNNING trial counts as
+        COMPLETED.
+
         Also accepts keras-tuner's older ``end_trial(trial_id, status)`` form.
 
         Raises:
@@ -530,32 +635,42 @@ class Oracle:
                 stored.status = TrialStatus.COMPLETED
             if stored.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED):
                 self._score(stored)
-            if (
-                stored.status == TrialStatus.FAILED
-                and stored.retryable
-                and (stored.retries < self.max_retries_per_trial)
-            ):
-                stored.executions = []  # a retry after an error starts afresh, folds included
-                self._prepare_rerun(stored)
-                self._retry_queue.append(stored.trial_id)
-                self._storage.save_trial(stored)
-                return
+            if stored.status == TrialStatus.INVALID:
+                if stored.retryable and stored.retries < self.max_retries_per_trial:
+                    stored.executions = []  # a retry after an error starts afresh, folds included
+                    self._prepare_rerun(stored)
+                    stored.status = TrialStatus.INVALID  # until it is handed out again
+                    self._retry_queue.append(stored.trial_id)
+                    self._storage.save_trial(stored)
+                    return
+                stored.status = TrialStatus.FAILED  # no retry left: final
             stored.end_time = time.time()
             self._storage.save_trial(stored)
+            self.end_order.append(stored.trial_id)
             if stored.status == TrialStatus.FAILED:
                 self._consecutive_failures += 1
-            elif stored.status != TrialStatus.INVALID:
+            else:
                 self._consecutive_failures = 0
             self._update_best(stored)
             self._on_trial_end(stored)
             self.save()
             if self._consecutive_failures >= self.max_consecutive_failed_trials:
                 raise TooManyFailedTrialsError(
-                    f"{self._consecutive_failures} trials failed in a row "
-                    f"(max_consecutive_failed_trials={self.max_consecutive_failed_trials}), so "
-                    f"the search stopped. The last one, trial {stored.trial_id}, failed with:\n"
+                    "Number of consecutive failures exceeded the limit of "
+                    f"{self.max_consecutive_failed_trials} (max_consecutive_failed_trials): "
+                    f"{self._consecutive_failures} trials failed in a row, so the search "
+                    f"stopped. The last one, trial {stored.trial_id}, failed with:\n"
                     f"{stored.message}"
                 )
+
+    def _trailing_failures(self) -> int:
+        """How many trials at the end of :attr:`end_order` are FAILED."""
+        count = 0
+        for trial_id in reversed(self.end_order):
+            if self.trials[trial_id].status != TrialStatus.FAILED:
+                break
+            count += 1
+        return count
 
     def requeue_trial(self, trial_id: str) -> None:
         """Puts back a RUNNING trial whose runner was lost (a Ray worker that died).
@@ -601,6 +716,13 @@ class Oracle:
             missing = [name for name in names if not trial.metrics.exists(name)]
             if missing:
                 logged = sorted(trial.metrics.metrics)
+                if is_default_objective(self.objective):
+                    raise ObjectiveNotFoundError(
+                        f"No objective was given, so trial {trial.trial_id} must report the "
+                        f"metric {DEFAULT_OBJECTIVE_NAME!r} (what a single number returned by "
+                        f"run_trial is recorded as); it logged only {logged}. Pass one of these "
+                        "as objective= to the tuner or oracle."
+                    )
                 raise ObjectiveNotFoundError(
                     f"The objective {self.objective!r} needs the metric(s) {missing}, but trial "
                     f"{trial.trial_id} logged only {logged}. Choose one of these as objective, "
@@ -659,7 +781,11 @@ class Oracle:
 
     @property
     def remaining_trials(self) -> int | None:
-        """How many more trials may be created (None: no limit)."""
+        """How many more trials may be created: ``max_trials`` minus the trials so far.
+
+        None when ``max_trials`` is None (as in keras-tuner), unless the algorithm knows how
+        many its plan still holds (grid search, Hyperband).
+        """
         if self.max_trials is None:
             return None
         return max(self.max_trials - len(self.trials), 0)
@@ -670,8 +796,15 @@ class Oracle:
             return self.hyperparameters.copy()
 
     def update_space(self, hyperparameters: HyperParameters) -> None:
-        """Adds the hyperparameters a model build met for the first time to the space."""
+        """Adds the hyperparameters a model build met for the first time to the space.
+
+        With ``tune_new_entries=False`` (or ``allow_new_entries=False``) nothing is added, as in
+        keras-tuner: the space stays the ``hyperparameters`` given, and the model's other
+        hyperparameters take their default in every trial (they are in each trial's values).
+        """
         with self._lock:
+            if not (self.allow_new_entries and self.tune_new_entries):
+                return
             changed = False
             for hp in hyperparameters.space:
                 if hp.name.startswith("tuner/") or hp.name in self.hyperparameters.overrides:
@@ -680,10 +813,6 @@ class Oracle:
                 # may define it anew (keras-tuner's ``_exists(name, conditions)``).
                 if self.hyperparameters.find(hp.name, hp.conditions) is not None:
                     continue
-                if not self.allow_new_entries:
-                    continue
-                if not self.tune_new_entries and not isinstance(hp, Fixed):
-                    hp = Fixed(hp.name, hp.default, conditions=hp.conditions)
                 self.hyperparameters.merge([hp])
                 changed = True
             if changed:

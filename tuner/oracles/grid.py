@@ -105,13 +105,18 @@ class GridSearchOracle(Oracle):
 
     @property
     def remaining_trials(self) -> int | None:
-        """Trials left: the smaller of ``max_trials`` left and grid points left."""
-        size = self.grid_size
-        left_in_grid = None if size is None else max(size - len(self.trials), 0)
-        left_in_budget = super().remaining_trials
-        if left_in_grid is None:
-            return left_in_budget
-        return left_in_grid if left_in_budget is None else min(left_in_grid, left_in_budget)
+        """Trials left: ``max_trials`` minus the trials so far, as in keras-tuner.
+
+        Without ``max_trials``, the grid points not yet tried once the space is known (None
+        before a search discovered it, where keras-tuner always says None).
+        """
+        if self.max_trials is not None:
+            return super().remaining_trials
+        with self._lock:
+            if not self.hyperparameters.space and not self.trials:
+                return None  # the space is not known yet (it is discovered as the search begins)
+            size = self.grid_size
+            return None if size is None else max(size - len(self.trials), 0)
 
     def _propose(self, trial_id: str) -> Proposal:
         if self._cursor is None:
