@@ -324,22 +324,33 @@ def test_a_custom_run_trial_may_return_what_keras_tuner_accepts(tmp_path, data, 
     assert trial.score == pytest.approx(expected, rel=1e-5)
 
 
-def test_a_distribution_strategy_scopes_building_training_and_reloading(tmp_path, data):
+@pytest.mark.parametrize("kind", ["tf.distribute", "keras.distribution"])
+def test_a_distribution_strategy_scopes_building_training_and_reloading(tmp_path, data, kind):
     x, y, xv, yv = data
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip("tf.distribute needs the TensorFlow backend")
-    import tensorflow as tf
+    if kind == "tf.distribute":
+        if keras.backend.backend() != "tensorflow":
+            pytest.skip("tf.distribute needs the TensorFlow backend")
+        import tensorflow as tf
 
-    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+        strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+
+        def active():
+            return tf.distribute.get_strategy() is strategy
+    else:
+        strategy = keras.distribution.DataParallel()
+
+        def active():
+            return keras.distribution.distribution() is strategy
+
     seen = []
 
     class Model(kt.HyperModel):
         def build(self, hp):
-            seen.append(("build", tf.distribute.get_strategy() is strategy))
+            seen.append(("build", active()))
             return build_sequential(hp)
 
         def fit(self, hp, model, *args, **kwargs):
-            seen.append(("fit", tf.distribute.get_strategy() is strategy))
+            seen.append(("fit", active()))
             return model.fit(*args, **kwargs)
 
     tuner = kt.RandomSearch(Model(), objective="val_loss", max_trials=1,
@@ -348,6 +359,32 @@ def test_a_distribution_strategy_scopes_building_training_and_reloading(tmp_path
     tuner.search(x, y, validation_data=(xv, yv), epochs=1, verbose=0)
     model = tuner.get_best_models()[0]
     assert seen == [("build", True), ("fit", True), ("build", True)]  # the trial, the reload
-    assert model.distribute_strategy is strategy
+    assert not active()
     (trial,) = tuner.oracle.trials.values()
     assert model.evaluate(xv, yv, verbose=0)[0] == pytest.approx(trial.score, rel=1e-5)
+
+
+def test_a_promoted_trial_whose_parent_checkpoint_is_damaged_fails_once(tmp_path, data):
+    x, y, xv, yv = data
+    damaged = []
+
+    class DamagingHyperband(kt.Hyperband):
+        def on_trial_begin(self, trial):
+            parent = trial.budget.parent_trial_id if trial.budget is not None else None
+            if parent is not None and not damaged:
+                path = tmp_path / "p" / "checkpoints" / parent / "weights.npz"
+                path.write_bytes(path.read_bytes()[:100])
+                damaged.append((trial.trial_id, path))
+            super().on_trial_begin(trial)
+
+    tuner = DamagingHyperband(build_sequential, objective="val_loss", max_epochs=3, factor=3,
+                              seed=1, max_retries_per_trial=2, directory=str(tmp_path),
+                              project_name="p")  # fmt: skip
+    tuner.search(x, y, validation_data=(xv, yv), epochs=3, verbose=0)
+    ((child_id, path),) = damaged
+    child = tuner.oracle.trials[child_id]
+    assert child.status == TrialStatus.FAILED
+    assert "cannot start from the weights of trial" in child.message
+    assert f"The checkpoint {path} is damaged" in child.message
+    assert child.retries == 0  # the same file would fail again: no retry
+    assert any(t.status == TrialStatus.COMPLETED for t in tuner.oracle.trials.values())

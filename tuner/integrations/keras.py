@@ -137,7 +137,8 @@ class Tuner(BaseTuner):
 
     Subclasses may override keras-tuner's training hooks ``on_epoch_begin``, ``on_epoch_end``,
     ``on_batch_begin`` and ``on_batch_end`` (each ``(trial, model, epoch_or_batch, logs)``); they
-    run in every execution through a Keras callback the tuner adds after the user's callbacks.
+    run in every execution through a Keras callback the tuner adds after the user's callbacks
+    (with ``trial_isolation="process"``, in the trial's subprocess).
 
     Example:
         >>> import tuner as kt
