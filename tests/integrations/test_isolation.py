@@ -134,14 +134,22 @@ def test_unpicklable_fit_arguments_stop_the_search_with_a_clear_error(tmp_path, 
 
 @pytest.mark.keras
 def test_an_unpicklable_tuner_setting_is_named(tmp_path, data):
+    import contextlib
     import threading
+
+    class UnpicklableStrategy:  # stands for any setting that cannot be pickled
+        def __init__(self):
+            self.lock = threading.Lock()
+
+        def scope(self):
+            return contextlib.nullcontext()
 
     search = kt.RandomSearch(
         build_model,
         objective="val_loss",
         max_trials=1,
         directory=str(tmp_path),
-        distribution_strategy=threading.Lock(),  # stands for any setting that cannot be pickled
+        distribution_strategy=UnpicklableStrategy(),
         trial_isolation="process",
     )
     with pytest.raises(errors.FatalValueError, match="attribute 'distribution_strategy'"):

@@ -170,15 +170,18 @@ def test_compile_overrides_and_uncompiled_models(tmp_path, data):
     assert trial.status == TrialStatus.COMPLETED and 0 <= trial.score <= 1
 
 
-def test_oversized_models_are_invalid_and_the_search_goes_on(tmp_path, data):
+def test_oversized_models_fail_their_trial_and_the_search_goes_on(tmp_path, data):
     x, y, xv, yv = data
-    tuner = kt.GridSearch(build_model, objective="val_loss", max_model_size=30 * 16 + 16 + 17,
+    limit = 30 * 16 + 16 + 17  # the parameters of units=16
+    tuner = kt.GridSearch(build_model, objective="val_loss", max_model_size=limit,
                           hyperparameters=_fixed_lr(), directory=str(tmp_path))  # fmt: skip
     tuner.search(x, y, validation_data=(xv, yv), epochs=1, verbose=0)
     statuses = {t.values["units"]: t.status for t in tuner.oracle.trials.values()}
-    assert statuses == {8: "COMPLETED", 16: "COMPLETED", 24: "INVALID", 32: "INVALID"}
-    invalid = next(t for t in tuner.oracle.trials.values() if t.status == "INVALID")
-    assert "max_model_size" in invalid.message
+    # As in keras-tuner: FAILED (two in a row stay under max_consecutive_failed_trials=3).
+    assert statuses == {8: "COMPLETED", 16: "COMPLETED", 24: "FAILED", 32: "FAILED"}
+    failed = next(t for t in tuner.oracle.trials.values() if t.values["units"] == 24)
+    assert f"Oversized model: {30 * 24 + 24 + 25} parameters" in failed.message
+    assert f"max_model_size={limit}" in failed.message
 
 
 def _fixed_lr():

@@ -7,6 +7,8 @@ import copy
 import json
 import os
 import shutil
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,10 @@ from tuner.trial import Trial, TrialStatus
 
 CHECKPOINTS_DIR = "checkpoints"
 WEIGHTS_FILE = "weights.npz"
+#: The checkpoint entry holding ``model.get_build_config()`` as JSON.
+BUILD_CONFIG_KEY = "build_config"
+#: The entry older checkpoints held instead: ``model.input_shape`` as JSON.
+_LEGACY_INPUT_SHAPE_KEY = "input_shape"
 
 
 class _TrialReporter(keras.callbacks.Callback):
@@ -60,6 +66,34 @@ class _TrialReporter(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class _TunerHooks(keras.callbacks.Callback):
+    """Forwards Keras' epoch events to the tuner's ``on_epoch_begin``/``on_epoch_end`` hooks.
+
+    It sits before the trial's reporter, so metrics a hook adds to ``logs`` are reported too.
+    """
+
+    def __init__(self, tuner: Tuner, trial: Trial):
+        super().__init__()
+        self._tuner = tuner
+        self._trial = trial
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._tuner.on_epoch_begin(self._trial, self.model, epoch, logs)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._tuner.on_epoch_end(self._trial, self.model, epoch, logs)
+
+
+class _TunerBatchHooks(_TunerHooks):
+    """Also forwards training batches (used only when a batch hook is overridden)."""
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._tuner.on_batch_begin(self._trial, self.model, batch, logs)
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._tuner.on_batch_end(self._trial, self.model, batch, logs)
+
+
 class Tuner(BaseTuner):
     """Tunes Keras models: builds one per trial, trains it with ``fit`` and keeps its best weights.
 
@@ -67,9 +101,14 @@ class Tuner(BaseTuner):
         oracle: The search algorithm.
         hypermodel: A ``build_model(hp)`` function or a :class:`~tuner.HyperModel` returning a
             compiled Keras model (or an uncompiled one when ``optimizer`` and ``loss`` are given).
-        max_model_size: Models with more parameters are skipped (their trial is INVALID).
+        max_model_size: Models with more parameters (``model.count_params()``) are not
+            trained: their trial is FAILED, with a message naming the count and the limit, and
+            counts towards ``max_consecutive_failed_trials``. A subclassed model that is only
+            built by its first batch cannot be measured before training, so it is not checked.
         optimizer, loss, metrics: When given, the model is (re)compiled with them.
-        distribution_strategy: A ``tf.distribute`` strategy (TensorFlow backend only).
+        distribution_strategy: A ``tf.distribute.Strategy`` (TensorFlow backend) or a
+            ``keras.distribution.Distribution`` (e.g. ``DataParallel``): anything with a
+            ``scope()``. Each model is built, compiled, trained and reloaded in its scope.
         executions_per_trial: Models trained per trial; metrics are averaged over them, and each
             execution's result is kept in ``trial.executions``.
         cv: Cross-validation: an int k (stratified k-fold for classification targets, k-fold
@@ -95,6 +134,11 @@ class Tuner(BaseTuner):
     initialisation (and Keras' data shuffling) is seeded from it, so a whole search is
     reproducible. The best epoch's weights of the best execution are written once per trial to
     ``<project>/checkpoints/<trial_id>/weights.npz``.
+
+    Subclasses may override keras-tuner's training hooks ``on_epoch_begin``, ``on_epoch_end``,
+    ``on_batch_begin`` and ``on_batch_end`` (each ``(trial, model, epoch_or_batch, logs)``); they
+    run in every execution through a Keras callback the tuner adds after the user's callbacks
+    (with ``trial_isolation="process"``, in the trial's subprocess).
 
     Example:
         >>> import tuner as kt
@@ -136,6 +180,22 @@ class Tuner(BaseTuner):
             raise ValueError(
                 f"keep_top_k must be None (keep all) or an integer >= 0, got {keep_top_k!r}."
             )
+        if max_model_size is not None and (
+            isinstance(max_model_size, bool)
+            or not isinstance(max_model_size, (int, np.integer))
+            or max_model_size < 1
+        ):
+            raise ValueError(
+                f"max_model_size must be None or a positive integer, got {max_model_size!r}."
+            )
+        if distribution_strategy is not None and not callable(
+            getattr(distribution_strategy, "scope", None)
+        ):
+            raise TypeError(
+                "distribution_strategy must be a tf.distribute.Strategy or a "
+                "keras.distribution.Distribution (something with a scope() method), got "
+                f"{distribution_strategy!r}."
+            )
         self.keep_top_k = keep_top_k
         self.trial_isolation = isolation.check_isolation(trial_isolation)
         # Shared training data and the spare trial subprocess (trial_isolation="process").
@@ -162,12 +222,14 @@ class Tuner(BaseTuner):
         )
 
     # --- building -------------------------------------------------------------------------------
+    def _distribution_scope(self) -> contextlib.AbstractContextManager[Any]:
+        """The scope of ``distribution_strategy``, or a no-op without one."""
+        if self.distribution_strategy is None:
+            return contextlib.nullcontext()
+        return self.distribution_strategy.scope()
+
     def _build_model(self, hp: HyperParameters) -> Any:
-        if self.distribution_strategy is not None:
-            with self.distribution_strategy.scope():
-                model = self.hypermodel.build(hp)  # type: ignore[union-attr]
-                self._override_compile(model)
-        else:
+        with self._distribution_scope():
             model = self.hypermodel.build(hp)  # type: ignore[union-attr]
             self._override_compile(model)
         if model is None or not hasattr(model, "fit"):
@@ -187,9 +249,12 @@ class Tuner(BaseTuner):
             except ValueError:  # an unbuilt subclassed model: its size is unknown yet
                 size = None
             if size is not None and size > self.max_model_size:
-                raise errors.OversizedModelError(
-                    f"The model has {size} parameters, more than max_model_size="
-                    f"{self.max_model_size}; this trial is skipped."
+                # FAILED, as in keras-tuner: a search whose every model is too big stops after
+                # max_consecutive_failed_trials instead of ending quietly with no result.
+                raise errors.FailedTrialError(
+                    f"Oversized model: {size} parameters, more than max_model_size="
+                    f"{self.max_model_size}. The trial is not trained; raise max_model_size or "
+                    "shrink the search space."
                 )
         return model
 
@@ -307,6 +372,7 @@ class Tuner(BaseTuner):
         reporter = _TrialReporter(self.oracle, trial)
         kwargs["callbacks"] = [
             *self._copy_callbacks(fit_kwargs.get("callbacks"), trial, execution),
+            self._hooks_callback(trial),
             reporter,
         ]
         if trial.budget is not None:
@@ -317,6 +383,66 @@ class Tuner(BaseTuner):
             keras.utils.set_random_seed(seed)
         history = self._build_and_fit_model(trial, *fit_args, **kwargs)
         return history, reporter
+
+    def _hooks_callback(self, trial: Trial) -> _TunerHooks:
+        """The callback that calls this tuner's training hooks; batch hooks only if overridden.
+
+        Keras calls every callback at every batch, so the batch-level forwarding is added only
+        for a subclass that overrides ``on_batch_begin`` or ``on_batch_end``.
+        """
+        cls = type(self)
+        if cls.on_batch_begin is Tuner.on_batch_begin and cls.on_batch_end is Tuner.on_batch_end:
+            return _TunerHooks(self, trial)
+        return _TunerBatchHooks(self, trial)
+
+    # --- training hooks (keras-tuner's; no-ops here) ------------------------------------------
+    def on_epoch_begin(
+        self, trial: Trial, model: Any, epoch: int, logs: dict[str, Any] | None = None
+    ) -> None:
+        """Called at the start of each training epoch of each execution. Override it.
+
+        Args:
+            trial: The running trial.
+            model: The Keras model being trained.
+            epoch: The epoch's index (from ``initial_epoch``).
+            logs: What Keras passes (usually empty).
+        """
+
+    def on_epoch_end(
+        self, trial: Trial, model: Any, epoch: int, logs: dict[str, Any] | None = None
+    ) -> None:
+        """Called at the end of each training epoch, before the epoch is reported. Override it.
+
+        Args:
+            trial: The running trial.
+            model: The Keras model being trained.
+            epoch: The epoch's index.
+            logs: The epoch's metrics; a metric added here is reported to the oracle too.
+        """
+
+    def on_batch_begin(
+        self, trial: Trial, model: Any, batch: int, logs: dict[str, Any] | None = None
+    ) -> None:
+        """Called before each training batch. Override it (it costs nothing otherwise).
+
+        Args:
+            trial: The running trial.
+            model: The Keras model being trained.
+            batch: The batch's index within the epoch.
+            logs: What Keras passes (usually empty).
+        """
+
+    def on_batch_end(
+        self, trial: Trial, model: Any, batch: int, logs: dict[str, Any] | None = None
+    ) -> None:
+        """Called after each training batch. Override it (it costs nothing otherwise).
+
+        Args:
+            trial: The running trial.
+            model: The Keras model being trained.
+            batch: The batch's index within the epoch.
+            logs: The batch's metrics so far.
+        """
 
     def _best_weights_of(self, reporter: _TrialReporter) -> tuple[list[np.ndarray], float | None]:
         """The best epoch's weights of the last model trained, and its objective value."""
@@ -397,7 +523,8 @@ class Tuner(BaseTuner):
         if trial.budget is not None and trial.budget.parent_trial_id is not None:
             self._warm_start(model, trial)
         self._current_model = model
-        return self.hypermodel.fit(hp, model, *fit_args, **fit_kwargs)  # type: ignore[union-attr]
+        with self._distribution_scope():  # a keras.distribution shards the data in fit
+            return self.hypermodel.fit(hp, model, *fit_args, **fit_kwargs)  # type: ignore[union-attr]
 
     def _warm_start(self, model: Any, trial: Trial) -> None:
         """Loads the parent's best weights into a promoted trial's model (Hyperband, ASHA)."""
@@ -409,22 +536,31 @@ class Tuner(BaseTuner):
                 f"{trial.budget.initial_epoch}, but {path} is missing (deleted by hand, or "  # type: ignore[union-attr]
                 "the parent never saved weights), so it cannot start from the parent's weights."
             )
-        self._load_weights(model, path)
+        try:
+            with self._distribution_scope():
+                self._load_weights(model, path)
+        except errors.CorruptProjectFileError as error:  # retrying would read the same file
+            raise errors.FailedTrialError(
+                f"Trial {trial.trial_id} cannot start from the weights of trial {parent_id}: "
+                f"{error}"
+            ) from error
 
     # --- checkpoints -----------------------------------------------------------------------------
     def _checkpoint_path(self, trial_id: str) -> Path:
         return Path(self.project_dir) / CHECKPOINTS_DIR / str(trial_id) / WEIGHTS_FILE
 
     def _save_weights(self, trial_id: str, weights: list[np.ndarray], model: Any = None) -> None:
-        """Writes the weights (and the model's input shape) atomically, as a pickle-free npz.
+        """Writes the weights (and the model's build config) atomically, as a pickle-free npz.
 
-        The input shape lets :meth:`load_model` build a ``Sequential`` defined without an
-        ``Input`` before loading its weights.
+        The build config (Keras' ``model.get_build_config()``: the input shapes the model was
+        first called with) lets :meth:`load_model` build a model that only builds itself on
+        its first batch (a subclassed ``keras.Model``, a ``Sequential`` without ``Input``)
+        before loading its weights.
         """
         arrays = {f"arr_{i}": weight for i, weight in enumerate(weights)}
-        # A subclassed or multi-input model has no single input shape: it builds itself.
-        with contextlib.suppress(AttributeError, ValueError, TypeError):
-            arrays["input_shape"] = np.array(json.dumps(model.input_shape))
+        build_config = _build_config_of(model)
+        if build_config is not None:
+            arrays[BUILD_CONFIG_KEY] = np.array(build_config)
         path = self._checkpoint_path(trial_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output(path) as handle:
@@ -435,7 +571,13 @@ class Tuner(BaseTuner):
         self._save_weights(trial_id, model.get_weights(), model)
 
     def load_model(self, trial: Trial) -> Any:
-        """Rebuilds the trial's model and loads its best weights."""
+        """Rebuilds the trial's model and loads its best weights.
+
+        Raises:
+            StorageError: The trial has no checkpoint.
+            CorruptProjectFileError: The checkpoint file is damaged.
+            FatalValueError: The rebuilt model does not match the checkpoint's weights.
+        """
         path = self._checkpoint_path(trial.trial_id)
         if not path.exists():
             raise errors.StorageError(
@@ -445,18 +587,30 @@ class Tuner(BaseTuner):
             )
         hp = trial.hyperparameters.copy()
         model = self._build_model(hp)
-        self._load_weights(model, path)
+        with self._distribution_scope():
+            self._load_weights(model, path)
         return model
 
     @staticmethod
     def _load_weights(model: Any, path: Path) -> None:
         """Sets a model's weights from a checkpoint, building the model first when needed."""
-        with np.load(path, allow_pickle=False) as archive:
-            count = sum(name.startswith("arr_") for name in archive.files)
-            weights = [archive[f"arr_{i}"] for i in range(count)]
-            if not model.built and "input_shape" in archive.files:
-                model.build(tuple(json.loads(str(archive["input_shape"]))))
-        model.set_weights(weights)
+        weights, build_config = _read_checkpoint(path)
+        if not getattr(model, "built", True) and build_config is not None:
+            # A subclassed model (or a Sequential without Input) has no weights until it is
+            # built: build it from the input shapes recorded when it was trained.
+            model.build_from_config(build_config)
+            if model.weights and all(layer.built for layer in getattr(model, "layers", [])):
+                # As after a first call: summary() and count_params() work at once.
+                model.built = True
+        try:
+            model.set_weights(weights)
+        except ValueError as error:
+            raise errors.FatalValueError(
+                f"The weights in {path} do not fit the model that build_model(hp) returns for "
+                f"these hyperparameters ({error}). Either the model-building code changed since "
+                "the search, or the model cannot be built before its first batch: give it a "
+                "keras.Input or call model.build(input_shape) in build_model."
+            ) from error
 
     def _delete_unneeded_checkpoints(self) -> None:
         """Deletes the checkpoints no trial will read again.
@@ -477,3 +631,61 @@ class Tuner(BaseTuner):
             trial = trials.get(folder.name)
             if trial is not None and trial.status.is_finished and folder.name not in keep:
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+def _build_config_of(model: Any) -> str | None:
+    """``model.get_build_config()`` as JSON, or None when the model has none to give."""
+    get_build_config = getattr(model, "get_build_config", None)
+    if get_build_config is None:
+        return None
+    try:
+        config = get_build_config()
+        return json.dumps(config) if config else None
+    except (TypeError, ValueError):  # shapes that are not plain ints (e.g. symbolic)
+        return None
+
+
+def _as_shapes(value: Any) -> Any:
+    """Turns JSON lists back into shape tuples: ``[32, 5]`` -> ``(32, 5)``, recursively."""
+    if isinstance(value, dict):
+        return {key: _as_shapes(item) for key, item in value.items()}
+    if isinstance(value, list):
+        if all(item is None or isinstance(item, int) for item in value):
+            return tuple(value)
+        return [_as_shapes(item) for item in value]
+    return value
+
+
+#: What numpy raises on a truncated, overwritten or edited npz file.
+_DAMAGED_ARCHIVE_ERRORS = (zipfile.BadZipFile, EOFError, ValueError, KeyError, zlib.error)
+
+
+def _read_checkpoint(path: Path) -> tuple[list[np.ndarray], dict[str, Any] | None]:
+    """The weights and build config held in a checkpoint file.
+
+    Raises:
+        CorruptProjectFileError: The file is not a checkpoint tuner wrote, or it is damaged
+            (truncated, overwritten, edited).
+    """
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):  # a bare .npy array
+            raise ValueError("a single array, not an npz archive of weights")
+        with archive:
+            names = set(archive.files)
+            count = sum(name.startswith("arr_") for name in names)
+            weights = [archive[f"arr_{i}"] for i in range(count)]
+            build_config = None
+            if BUILD_CONFIG_KEY in names:
+                build_config = _as_shapes(json.loads(str(archive[BUILD_CONFIG_KEY])))
+            elif _LEGACY_INPUT_SHAPE_KEY in names:
+                shape = json.loads(str(archive[_LEGACY_INPUT_SHAPE_KEY]))
+                build_config = {"input_shape": _as_shapes(shape)}
+    except _DAMAGED_ARCHIVE_ERRORS as error:
+        raise errors.CorruptProjectFileError(
+            f"The checkpoint {path} is damaged and cannot be read ({type(error).__name__}: "
+            f"{error}). Restore it from a backup, or delete it: the trial's hyperparameters "
+            "stay in trials/, so tuner.hypermodel.build(trial.hyperparameters) rebuilds the "
+            "model to train again."
+        ) from error
+    return weights, build_config
