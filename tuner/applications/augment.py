@@ -71,7 +71,7 @@ class RandAugment(keras.layers.Layer):
         self.seed = seed
         self.transform_layers = [
             transform_layer(name, factor) if factor else None
-            for name, factor in zip(self.transforms, self.factors)
+            for name, factor in zip(self.transforms, self.factors, strict=True)
         ]
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -228,7 +228,7 @@ class HyperImageAugment(HyperModel):
         super().__init__(**kwargs)
         self.input_shape = check_input("HyperImageAugment", input_shape, input_tensor)
         self.input_tensor = input_tensor
-        settings = dict(zip(TRANSFORMS, (rotate, translate_x, translate_y, contrast)))
+        settings = dict(zip(TRANSFORMS, (rotate, translate_x, translate_y, contrast), strict=True))
         #: ``(transform, (min factor, max factor))`` of each enabled transform.
         self.transforms: list[tuple[str, tuple[float, float]]] = []
         for transform, setting in settings.items():

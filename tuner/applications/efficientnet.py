@@ -15,7 +15,16 @@ from tuner.hyperparameters import HyperParameters
 __all__ = ["HyperEfficientNet"]
 
 #: The image side each EfficientNet version was designed for; inputs are resized to it.
-IMAGE_SIZES = {"B0": 224, "B1": 240, "B2": 260, "B3": 300, "B4": 380, "B5": 456, "B6": 528, "B7": 600}
+IMAGE_SIZES = {
+    "B0": 224,
+    "B1": 240,
+    "B2": 260,
+    "B3": 300,
+    "B4": 380,
+    "B5": 456,
+    "B6": 528,
+    "B7": 600,
+}
 
 
 def _backbone(version: str, image_shape: tuple[int, ...], weights: str | None) -> keras.Model:

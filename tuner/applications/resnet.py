@@ -16,7 +16,11 @@ __all__ = ["HyperResNet"]
 
 _EPSILON = 1.001e-5
 #: Bottleneck widths of the four stages, per version (ResNeXt's are wider).
-_STAGE_FILTERS = {"v1": (64, 128, 256, 512), "v2": (64, 128, 256, 512), "next": (64, 256, 512, 1024)}
+_STAGE_FILTERS = {
+    "v1": (64, 128, 256, 512),
+    "v2": (64, 128, 256, 512),
+    "next": (64, 256, 512, 1024),
+}
 #: Groups of ResNeXt's grouped 3x3 convolution.
 _GROUPS = 32
 
@@ -63,9 +67,9 @@ def _next_block(x: Any, filters: int, stride: int, project: bool, name: str) -> 
     """ResNeXt bottleneck: the 3x3 convolution split into 32 groups, output twice as wide."""
     width = (64 // _GROUPS) * filters
     if project:
-        shortcut = layers.Conv2D(
-            width, 1, strides=stride, use_bias=False, name=f"{name}_0_conv"
-        )(x)
+        shortcut = layers.Conv2D(width, 1, strides=stride, use_bias=False, name=f"{name}_0_conv")(
+            x
+        )
         shortcut = _norm(shortcut, f"{name}_0_bn")
     else:
         shortcut = x
@@ -156,7 +160,8 @@ class HyperResNet(HyperModel):
         depths = (3, conv3_depth, conv4_depth, 3)
         # v1 keeps the resolution in its first stage; v2 and ResNeXt in their last.
         strides = (1, 2, 2, 2) if version == "v1" else (2, 2, 2, 1)
-        for stage, (width, depth, stride) in enumerate(zip(filters, depths, strides), start=2):
+        stages = zip(filters, depths, strides, strict=True)
+        for stage, (width, depth, stride) in enumerate(stages, start=2):
             x = _stage(x, version, width, depth, stride, name=f"conv{stage}")
         if preact:
             x = layers.Activation("relu", name="post_relu")(_norm(x, "post_bn"))
