@@ -82,3 +82,41 @@ def test_keras_bound_names_are_listed_without_importing_keras():
             assert name in tuner.__all__ and name in dir(tuner), name
         """
     assert heavy_modules_after(code) == []
+
+
+def test_keras_tuner_engine_paths_import_no_keras():
+    code = """
+        import tuner as kt
+        from tuner.engine.base_tuner import BaseTuner
+        from tuner.engine.hypermodel import HyperModel
+        from tuner.engine.hyperparameters import (
+            Boolean, Choice, Fixed, Float, HyperParameter, HyperParameters, Int,
+            deserialize, serialize,
+        )
+        from tuner.engine.metrics_tracking import infer_metric_direction
+        from tuner.engine.objective import Objective
+        from tuner.engine.oracle import Oracle, synchronized
+        from tuner.engine.trial import Trial, TrialStatus
+
+        assert kt.engine.hyperparameters.HyperParameters is kt.HyperParameters
+        assert kt.engine.oracle.Oracle is kt.Oracle and kt.engine.oracle.Objective is kt.Objective
+        assert kt.engine.base_tuner.BaseTuner is kt.BaseTuner
+        assert kt.synchronized is synchronized
+        hp = deserialize(serialize(Int("units", 8, 64, step=8)))
+        assert isinstance(hp, kt.engine.hyperparameters.Int) and hp.step == 8
+        assert infer_metric_direction("val_accuracy") == "max"
+        assert "tuner" in dir(kt.engine) and "HyperResNet" in dir(kt.applications)
+        """
+    assert heavy_modules_after(code) == []
+
+
+def test_keras_bound_compat_paths_import_keras_only_when_used():
+    code = """
+        import sys
+        import tuner as kt
+
+        assert "tensorflow" not in sys.modules and "keras" not in sys.modules
+        from tuner.engine.tuner import Tuner
+        assert Tuner is kt.Tuner
+        """
+    assert "keras" in heavy_modules_after(code)

@@ -14,6 +14,7 @@ from tuner import errors, oracles
 from tuner.callbacks import SearchCallback
 from tuner.hypermodel import HyperModel
 from tuner.hyperparameters import HyperParameters
+from tuner.locking import synchronized
 from tuner.objective import Objective
 from tuner.oracles import Oracle
 from tuner.results import load_results
@@ -58,12 +59,21 @@ __all__ = [
     "errors",
     "load_results",
     "oracles",
+    "synchronized",
 ]
 
 
-#: Subpackages reached as attributes in keras-tuner code (``kt.tuners.SklearnTuner``): imported
-#: on first access, since they import Keras (or matplotlib, or Ray).
-_LAZY_MODULES = ("tuners", "integrations", "distribute", "visualization")
+#: Subpackages reached as attributes in keras-tuner code (``kt.tuners.SklearnTuner``,
+#: ``kt.engine.hyperparameters.HyperParameters``, ``kt.applications.HyperResNet``): imported on
+#: first access, since they import Keras (or matplotlib, or Ray), or may.
+_LAZY_MODULES = (
+    "tuners",
+    "integrations",
+    "distribute",
+    "visualization",
+    "engine",
+    "applications",
+)
 
 
 def __getattr__(name: str) -> Any:

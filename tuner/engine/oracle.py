@@ -1,0 +1,9 @@
+"""keras-tuner's ``keras_tuner.engine.oracle``: the Oracle base class and ``synchronized``."""
+
+from __future__ import annotations
+
+from tuner.locking import synchronized
+from tuner.objective import Objective
+from tuner.oracles.base import Oracle
+
+__all__ = ["Objective", "Oracle", "synchronized"]
