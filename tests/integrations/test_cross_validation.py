@@ -184,7 +184,7 @@ def test_record_execution_persists_at_once_and_a_retry_starts_afresh(tmp_path):
     oracle.record_execution(trial.trial_id, record)
     saved = JsonDirStorage(tmp_path).load_trials()[0]
     assert saved.status == TrialStatus.RUNNING and saved.executions == [record]
-    trial.status = TrialStatus.FAILED
+    trial.status = TrialStatus.INVALID  # crashed: retried (FAILED is final)
     oracle.end_trial(trial)
     assert oracle.trials[trial.trial_id].executions == []  # retried: the folds run again
 
