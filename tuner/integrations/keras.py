@@ -646,12 +646,16 @@ def _build_config_of(model: Any) -> str | None:
 
 
 def _as_shapes(value: Any) -> Any:
-    """Turns JSON lists back into shape tuples: ``[32, 5]`` -> ``(32, 5)``, recursively."""
+    """Turns JSON lists back into shape tuples, batch size left open: ``[32, 5]`` -> ``(None, 5)``.
+
+    The batch size recorded is the training batch's; a model rebuilt with it would refuse the
+    ``model.build((None, ...))`` that user code (keras-tuner's guides) calls on it.
+    """
     if isinstance(value, dict):
         return {key: _as_shapes(item) for key, item in value.items()}
     if isinstance(value, list):
         if all(item is None or isinstance(item, int) for item in value):
-            return tuple(value)
+            return (None, *value[1:]) if value else ()
         return [_as_shapes(item) for item in value]
     return value
 
