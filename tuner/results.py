@@ -33,7 +33,7 @@ import json
 import math
 import os
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from tuner.errors import CorruptProjectFileError, StorageError, missing_dependency
 from tuner.hyperparameters import HyperParameters
 from tuner.objective import AnyObjective, is_finite_number, objective_from_dict
-from tuner.storage.json_dir import PROJECT_FILE, TRIALS_DIR, read_json
+from tuner.storage.json_dir import JsonDirStorage
 from tuner.trial import Trial, TrialStatus
 
 if TYPE_CHECKING:
@@ -350,38 +350,6 @@ def _write_or_return(text: str, path: str | os.PathLike[str] | None) -> str | No
 
 
 # --- reading a project directory -----------------------------------------------------------------
-def _projects_inside(folder: Path) -> list[str]:
-    """Subfolders of ``folder`` that are tuner projects (to suggest one)."""
-    try:
-        return sorted(entry.name for entry in folder.iterdir() if (entry / PROJECT_FILE).is_file())
-    except OSError:
-        return []
-
-
-def _not_a_project(folder: Path) -> StorageError:
-    if not folder.exists():
-        return StorageError(f"The project directory {folder} does not exist.")
-    if not folder.is_dir():
-        return StorageError(f"{folder} is a file, not a project directory.")
-    inside = _projects_inside(folder)
-    if inside:
-        names = ", ".join(str(folder / name) for name in inside[:5])
-        return StorageError(
-            f"{folder} is not a tuner project but holds projects: {names}. Pass one of them "
-            "(<directory>/<project_name>)."
-        )
-    entries = {entry.name for entry in folder.iterdir()}
-    if "oracle.json" in entries or any(name.startswith("trial_") for name in entries):
-        return StorageError(
-            f"{folder} was written by keras-tuner, whose format tuner does not read. Run the "
-            "search again with tuner to inspect it here."
-        )
-    return StorageError(
-        f"{folder} is not a tuner project directory (it has no {PROJECT_FILE}). Pass "
-        "<directory>/<project_name>, the folder a search wrote."
-    )
-
-
 def read_project(project_dir: str | os.PathLike[str]) -> SearchResults:
     """Reads a project directory, read-only, into :class:`SearchResults`.
 
@@ -395,49 +363,28 @@ def read_project(project_dir: str | os.PathLike[str]) -> SearchResults:
         CorruptProjectFileError: A file of the project cannot be parsed (the message names it).
         FormatVersionError: The project was written by a newer version of tuner.
     """
-    folder = Path(project_dir)
-    project_file = folder / PROJECT_FILE
-    if not project_file.is_file():
-        raise _not_a_project(folder)
-    remedy = "Restore it from a backup, or run the search again with overwrite=True."
-    project = read_json(project_file, remedy)
+    storage = JsonDirStorage(project_dir, read_only=True)
+    project = storage.load_project()
+    if project is None:  # deleted since the storage was opened
+        raise StorageError(f"The project directory {project_dir} has no project file any more.")
     try:
         objective = objective_from_dict(project["objective"])
         space = HyperParameters.from_config(project["hyperparameters"])
     except (KeyError, TypeError, ValueError) as error:
         raise CorruptProjectFileError(
-            f"The project file {project_file} is not a valid project ({error!r}). {remedy}"
+            f"The project file {storage.layout.project_file} is not a valid project "
+            f"({error!r}). {storage.remedies.project}"
         ) from None
     oracle = project.get("oracle")
     oracle_class = oracle.get("class") if isinstance(oracle, Mapping) else None
+    trials = sorted(storage.load_trials(), key=lambda t: _sort_key(t.trial_id))
     return SearchResults(
         objective=objective,
         hyperparameters=space,
-        trials=tuple(_read_trials(folder / TRIALS_DIR)),
-        project_dir=str(folder),
+        trials=tuple(trials),
+        project_dir=str(storage.project_dir),
         oracle_class=oracle_class,
     )
-
-
-def _read_trials(trials_dir: Path) -> Iterable[Trial]:
-    if not trials_dir.is_dir():
-        return []
-    paths = sorted(
-        (p for p in trials_dir.iterdir() if p.suffix == ".json" and not p.name.startswith(".")),
-        key=lambda p: _sort_key(p.stem),
-    )
-    trials = []
-    for path in paths:
-        remedy = f"Delete it to run trial {path.stem} again when the search resumes."
-        document = read_json(path, remedy)
-        document.pop("format_version", None)
-        try:
-            trials.append(Trial.from_dict(document))
-        except (KeyError, TypeError, ValueError) as error:
-            raise CorruptProjectFileError(
-                f"The trial file {path} is not a valid trial ({error!r}). {remedy}"
-            ) from None
-    return trials
 
 
 def load_results(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import inspect
 import math
-import shutil
 import time
 import traceback
 import warnings
@@ -25,7 +24,9 @@ from tuner.objective import (
     is_finite_number,
 )
 from tuner.oracles.base import Oracle, values_key
-from tuner.storage.json_dir import LOCK_FILE, PROJECT_FILE, STATE_FILE, TRIALS_DIR, JsonDirStorage
+from tuner.storage.base import Storage
+from tuner.storage.json_dir import JsonDirStorage
+from tuner.storage.layout import ProjectLayout
 from tuner.trial import Trial, TrialStatus
 
 if TYPE_CHECKING:
@@ -42,8 +43,6 @@ _HYPERMODEL_RUN_TRIALS = {
     ("tuner.integrations.keras", "Tuner.run_trial"),
     ("tuner.integrations.sklearn", "SklearnTuner.run_trial"),
 }
-#: The folder of the project directory holding each trial's files (see ``get_trial_dir``).
-_TRIAL_FILES_DIR = "checkpoints"
 
 
 def _is_number(value: Any) -> bool:
@@ -153,37 +152,24 @@ class BaseTuner:
         """``<directory>/<project_name>``."""
         return str(Path(self.directory) / self.project_name)
 
+    @property
+    def _layout(self) -> ProjectLayout:
+        """The names of the project directory's files and folders."""
+        return ProjectLayout(Path(self.project_dir))
+
+    def _create_storage(self, project_dir: Path) -> Storage:
+        """The storage of the project: the one place that chooses the backend."""
+        return JsonDirStorage(project_dir)
+
     def _open_project(self, overwrite: bool) -> None:
         project_dir = Path(self.project_dir)
-        if overwrite and project_dir.exists():
-            self._check_deletable(project_dir)
-        self._storage = JsonDirStorage(project_dir)
+        self._storage = self._create_storage(project_dir)
+        if overwrite:
+            self._storage.clear()  # before the lock: a refused folder is left as it was
         with self._storage.lock():
-            if overwrite:
-                for entry in project_dir.iterdir():
-                    if entry.name == LOCK_FILE:
-                        continue
-                    if entry.is_dir():
-                        shutil.rmtree(entry)
-                    else:
-                        entry.unlink()
-                self._storage = JsonDirStorage(project_dir)
             reloaded = self.oracle.attach_storage(self._storage)
         if reloaded:
             print(f"Reloading Tuner from {project_dir}")
-
-    @staticmethod
-    def _check_deletable(project_dir: Path) -> None:
-        entries = {entry.name for entry in project_dir.iterdir()}
-        known = {PROJECT_FILE, STATE_FILE, TRIALS_DIR, LOCK_FILE, "checkpoints", "logs"}
-        looks_like_keras_tuner = "oracle.json" in entries or any(
-            n.startswith("trial_") for n in entries
-        )
-        if entries and not (entries & known) and not looks_like_keras_tuner:
-            raise errors.StorageError(
-                f"overwrite=True would delete {project_dir}, which does not look like a tuner "
-                "project. Choose another directory or project_name."
-            )
 
     def add_search_callback(self, callback: SearchCallback) -> None:
         """Adds a callback that sees the search and each trial begin and end."""
@@ -414,10 +400,7 @@ class BaseTuner:
         Raises:
             ValueError: ``trial_id`` is empty or holds a path separator.
         """
-        name = str(trial_id)
-        if not name or name in (".", "..") or "/" in name or "\\" in name:
-            raise ValueError(f"get_trial_dir needs a trial id, got {trial_id!r}.")
-        path = Path(self.project_dir) / _TRIAL_FILES_DIR / name
+        path = self._layout.trial_files_dir(trial_id)
         path.mkdir(parents=True, exist_ok=True)
         return str(path)
 

@@ -13,10 +13,8 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
+from tuner.storage.layout import ProjectLayout
 from tuner.storage.writer import write_atomic
-
-#: The folder of the project directory that holds each trial's best weights.
-CHECKPOINTS_DIR = "checkpoints"
 
 
 def collect_trial_files(project_dir: str | os.PathLike[str], trial_id: str) -> dict[str, bytes]:
@@ -52,8 +50,8 @@ def collect_checkpoint_files(
     project_dir: str | os.PathLike[str], trial_id: str
 ) -> dict[str, bytes]:
     """Reads the files of ``<project_dir>/checkpoints/<trial_id>/`` (a parent trial's weights)."""
-    root = Path(project_dir)
-    return _read_tree(root, root / CHECKPOINTS_DIR / trial_id)
+    layout = ProjectLayout(Path(project_dir))
+    return _read_tree(layout.root, layout.trial_files_dir(trial_id))
 
 
 def empty_directory(directory: str | os.PathLike[str]) -> None:

@@ -28,7 +28,7 @@ from tuner.distribute import artifacts
 from tuner.hyperparameters import HyperParameters, hyperparameter_from_config
 from tuner.objective import objective_from_dict
 from tuner.oracles.base import Oracle
-from tuner.storage.json_dir import PROJECT_FILE, STATE_FILE, TRIALS_DIR, JsonDirStorage
+from tuner.storage.json_dir import JsonDirStorage
 from tuner.trial import Trial, TrialStatus
 
 
@@ -108,35 +108,22 @@ def _accepted_arguments(oracle_class: type[Oracle], config: Mapping[str, Any]) -
     return {name: value for name, value in config.items() if name in names}
 
 
-class _JournaledStorage(JsonDirStorage):
-    """The project directory, remembering the order in which its files were last written."""
+class _WriteJournal:
+    """Remembers the order in which the project's files were last written (relative paths).
 
-    def __init__(self, project_dir: Path):
-        super().__init__(project_dir)
+    It listens to the storage (``JsonDirStorage(on_write=...)``) and is told of the trial files
+    the host writes itself.
+    """
+
+    def __init__(self) -> None:
         #: Relative path -> sequence number of its last write (1, 2, ...).
-        self.journal: dict[str, int] = {}
+        self.entries: dict[str, int] = {}
         self._sequence = 0
 
     def record(self, relative_path: str) -> None:
         """Notes that a file was (re)written."""
         self._sequence += 1
-        self.journal[relative_path] = self._sequence
-
-    def save_project(self, project: dict[str, Any]) -> None:
-        super().save_project(project)
-        self.record(PROJECT_FILE)
-
-    def save_state(self, state: dict[str, Any]) -> None:
-        super().save_state(state)
-        self.record(STATE_FILE)
-
-    def save_trial(self, trial: Trial) -> None:
-        super().save_trial(trial)
-        self.record(f"{TRIALS_DIR}/{trial.trial_id}.json")
-
-    def save_started_trial(self, trial: Trial) -> None:
-        super().save_started_trial(trial)
-        self.record(f"{TRIALS_DIR}/{trial.trial_id}.json")
+        self.entries[relative_path] = self._sequence
 
 
 class OracleHost:
@@ -171,7 +158,8 @@ class OracleHost:
             project_dir = tempfile.mkdtemp(prefix="tuner-oracle-host-")
             artifacts.write_files(project_dir, initial_files or {})
         self._project_dir = Path(project_dir)
-        self._storage = _JournaledStorage(self._project_dir)
+        self._journal = _WriteJournal()
+        self._storage = JsonDirStorage(self._project_dir, on_write=self._journal.record)
         self._oracle = spec.build()
         self._oracle.attach_storage(self._storage)
         self._lost_trial_reruns = lost_trial_reruns
@@ -233,7 +221,7 @@ class OracleHost:
             The sequence number to ask from next time, and relative path -> content.
         """
         self._storage.flush()  # a held record of a starting trial is written, then copied
-        changed = [(n, path) for path, n in self._storage.journal.items() if n > sequence]
+        changed = [(n, path) for path, n in self._journal.entries.items() if n > sequence]
         files = {path: (self._project_dir / path).read_bytes() for _, path in sorted(changed)}
         return max((n for n, _ in changed), default=sequence), files
 
@@ -303,7 +291,7 @@ class OracleHost:
     def _write_files(self, files: Mapping[str, bytes]) -> None:
         artifacts.write_files(self._project_dir, files)
         for path in files:
-            self._storage.record(path)
+            self._journal.record(path)
 
     def update_space(self, hyperparameters_config: Mapping[str, Any]) -> None:
         """Adds hyperparameters a worker's build met for the first time."""

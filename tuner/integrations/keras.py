@@ -26,7 +26,7 @@ from tuner.search import BaseTuner
 from tuner.storage.writer import atomic_output
 from tuner.trial import Trial, TrialStatus
 
-CHECKPOINTS_DIR = "checkpoints"
+#: The file of a trial's best weights, in its folder (``checkpoints/<trial_id>/``).
 WEIGHTS_FILE = "weights.npz"
 #: The checkpoint entry holding ``model.get_build_config()`` as JSON.
 BUILD_CONFIG_KEY = "build_config"
@@ -547,7 +547,7 @@ class Tuner(BaseTuner):
 
     # --- checkpoints -----------------------------------------------------------------------------
     def _checkpoint_path(self, trial_id: str) -> Path:
-        return Path(self.project_dir) / CHECKPOINTS_DIR / str(trial_id) / WEIGHTS_FILE
+        return self._layout.trial_files_dir(str(trial_id)) / WEIGHTS_FILE
 
     def _save_weights(self, trial_id: str, weights: list[np.ndarray], model: Any = None) -> None:
         """Writes the weights (and the model's build config) atomically, as a pickle-free npz.
@@ -621,7 +621,7 @@ class Tuner(BaseTuner):
         warm_start_trial_ids = getattr(self.oracle, "warm_start_trial_ids", None)
         if self.keep_top_k is None or warm_start_trial_ids is None:
             return  # keep all; an oracle that cannot say what it needs keeps all too
-        root = Path(self.project_dir) / CHECKPOINTS_DIR
+        root = self._layout.checkpoints_dir
         if not root.is_dir():
             return
         keep = set(warm_start_trial_ids())

@@ -32,8 +32,7 @@ from tuner.search import BaseTuner
 from tuner.storage.writer import atomic_output
 from tuner.trial import Trial
 
-CHECKPOINTS_DIR = "checkpoints"
-#: File name of a trial's stored estimator, by ``model_format``.
+#: File name of a trial's stored estimator (in ``checkpoints/<trial_id>/``), by ``model_format``.
 MODEL_FILES = {"skops": "model.skops", "joblib": "model.joblib"}
 MODEL_FORMATS = ("auto", "skops", "joblib", None)
 #: Folds when ``cv`` is not given, as in keras-tuner.
@@ -415,7 +414,7 @@ class SklearnTuner(BaseTuner):
 
     # --- stored estimators -----------------------------------------------------------------------
     def _model_path(self, trial_id: str, model_format: str) -> Path:
-        return Path(self.project_dir) / CHECKPOINTS_DIR / str(trial_id) / MODEL_FILES[model_format]
+        return self._layout.trial_files_dir(str(trial_id)) / MODEL_FILES[model_format]
 
     def save_model(self, trial_id: str, model: Any, step: int = 0) -> None:
         """Stores a fitted estimator as the trial's model, atomically, in ``model_format``."""

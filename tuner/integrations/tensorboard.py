@@ -67,6 +67,7 @@ from tuner.hyperparameters import (
 )
 from tuner.objective import AnyObjective, is_finite_number
 from tuner.results import SearchResults, read_project
+from tuner.storage.layout import ProjectLayout
 from tuner.storage.writer import write_atomic
 from tuner.trial import Trial, TrialStatus
 
@@ -522,7 +523,7 @@ def export_hparams(project_dir: str, log_dir: str | None = None) -> str:
         'runs/mlp/logs'
     """
     results = read_project(project_dir)
-    target = str(Path(project_dir) / "logs") if log_dir is None else str(log_dir)
+    target = str(ProjectLayout(Path(project_dir)).logs_dir) if log_dir is None else str(log_dir)
     HParamsWriter(target).write(results)
     return target
 

@@ -1,4 +1,4 @@
-"""The storage interface: six methods and a lock (and two with defaults)."""
+"""The storage interface: six methods and a lock (and three with defaults)."""
 
 from __future__ import annotations
 
@@ -75,6 +75,15 @@ class Storage(abc.ABC):
 
     def flush(self) -> None:  # noqa: B027 - a hook: most storages never hold a write back
         """Returns once every save so far is on disk (a no-op for storages that never wait)."""
+
+    def clear(self) -> None:
+        """Deletes the whole project, so that a new search starts afresh (``overwrite=True``).
+
+        Called before :meth:`lock`, when the search is about to reload the project. A storage
+        that cannot tell its own data from someone else's refuses with
+        :class:`~tuner.errors.StorageError` rather than delete it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot clear its project.")
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:

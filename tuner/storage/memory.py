@@ -45,3 +45,8 @@ class InMemoryStorage(Storage):
 
     def save_trial(self, trial: Trial) -> None:
         self._trials[trial.trial_id] = json.dumps(copy.copy(trial.to_dict()), allow_nan=False)
+
+    def clear(self) -> None:
+        self._project = None
+        self._state = None
+        self._trials = {}
