@@ -69,6 +69,18 @@ class StorageContract:
             TrialStatus.COMPLETED,
         ]
 
+    def test_clear_empties_the_project(self, tmp_path):
+        storage = self.make_storage(tmp_path)
+        storage.save_project({"a": 1})
+        storage.save_state({"b": 2})
+        storage.save_trial(_trial("00"))
+        storage.clear()
+        assert storage.load_project() is None
+        assert storage.load_state() is None
+        assert storage.load_trials() == []
+        storage.save_trial(_trial("01"))
+        assert [t.trial_id for t in storage.load_trials()] == ["01"]
+
     def test_documents_are_strict_json(self, tmp_path):
         storage = self.make_storage(tmp_path)
         with pytest.raises(ValueError):
