@@ -111,8 +111,8 @@ def _accepted_arguments(oracle_class: type[Oracle], config: Mapping[str, Any]) -
 class _WriteJournal:
     """Remembers the order in which the project's files were last written (relative paths).
 
-    It listens to the storage (``JsonDirStorage(on_write=...)``) and is told of the trial files
-    the host writes itself.
+    It listens to the storage (``JsonDirStorage(on_write=...)``) and is told of the files of
+    trials (checkpoints) that the host writes itself.
     """
 
     def __init__(self) -> None:
