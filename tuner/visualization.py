@@ -13,8 +13,8 @@ is better, log-sampled hyperparameters get log axes, and the best trial is drawn
 
 Example:
     >>> from tuner import visualization
-    >>> fig = visualization.plot_heatmap(tuner, x="batch_size", y="dropout")  # doctest: +SKIP
-    >>> fig.savefig("heatmap.png")  # doctest: +SKIP
+    >>> fig = visualization.plot_heatmap("runs/mlp", x="batch_size", y="dropout")
+    >>> fig.savefig("heatmap.png")
 """
 
 from __future__ import annotations

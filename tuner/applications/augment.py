@@ -50,7 +50,7 @@ class RandAugment(keras.layers.Layer):
         seed: Optional seed of the per-image draws.
 
     Example:
-        >>> layer = RandAugment(["rotate", "contrast"], [0.1, 0.2])  # doctest: +SKIP
+        >>> layer = RandAugment(["rotate", "contrast"], [0.1, 0.2])
     """
 
     def __init__(
@@ -211,7 +211,7 @@ class HyperImageAugment(HyperModel):
         >>> import tuner as kt
         >>> augment = kt.applications.HyperImageAugment(
         ...     input_shape=(32, 32, 3), augment_layers=0, rotate=[0.2, 0.3],
-        ...     translate_x=0.1, translate_y=None, contrast=None)  # doctest: +SKIP
+        ...     translate_x=0.1, translate_y=None, contrast=None)
     """
 
     def __init__(

@@ -99,7 +99,7 @@ class HyperXception(HyperModel):
         >>> import tuner as kt
         >>> hypermodel = kt.applications.HyperXception(input_shape=(64, 64, 3), classes=10)
         >>> tuner = kt.Hyperband(hypermodel, objective="val_accuracy", max_epochs=9,
-        ...                      directory="runs", project_name="xception")  # doctest: +SKIP
+        ...                      directory="runs", project_name="xception")
     """
 
     def __init__(

@@ -148,7 +148,7 @@ class Tuner(BaseTuner):
         ...     model.compile("adam", "mse")
         ...     return model
         >>> tuner = kt.Tuner(kt.oracles.RandomSearchOracle("val_loss", max_trials=2),
-        ...                  build_model, directory="/tmp/kt_doc", overwrite=True)
+        ...                  build_model, directory="runs", project_name="regression")
     """
 
     def __init__(
