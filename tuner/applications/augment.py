@@ -260,6 +260,7 @@ class HyperImageAugment(HyperModel):
     def _rand_augment(self, x: Any, hp: HyperParameters) -> Any:
         low, high = self.augment_layers_min, self.augment_layers_max
         count = hp.Int("augment_layers", low, high, default=low)
+        assert count is not None  # None only under an inactive conditional scope
         if not self.transforms:
             return x
         if low == 0 and high > 0:
@@ -268,11 +269,13 @@ class HyperImageAugment(HyperModel):
         else:
             factors = self._rand_factors(hp)
         names = [transform for transform, _ in self.transforms]
+        # A factor is None only while augment_layers is 0, and then no layer is added.
+        strengths = [factor for factor in factors if factor is not None]
         for _ in range(count):
-            x = RandAugment(names, factors)(x)
+            x = RandAugment(names, strengths)(x)
         return x
 
-    def _rand_factors(self, hp: HyperParameters) -> list[float]:
+    def _rand_factors(self, hp: HyperParameters) -> list[float | None]:
         return [
             hp.Float(f"factor_{transform}", low, high, default=low)
             for transform, (low, high) in self.transforms
