@@ -9,7 +9,8 @@ an example that needs an absent optional dependency (pandas, matplotlib, scikit-
 What every example can rely on, so that docstrings stay short:
 
 - It runs in a fresh temporary folder (also ``tempfile``'s), so relative paths such as
-  ``directory="runs"`` write nothing into the repository.
+  ``directory="runs"`` write nothing into the repository; its output is not a terminal, so a
+  search's progress is printed as plain lines.
 - ``runs/mlp`` in that folder is a finished ten-trial search (objective ``val_accuracy``,
   hyperparameters ``batch_size`` and ``dropout``; trial ``07`` is the best), as the README's
   ``tuner summary runs/mlp`` assumes.
@@ -225,6 +226,8 @@ def example_folder(tmp_path, monkeypatch, finished_project) -> Iterator[Path]:
     scratch.mkdir()
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)  # the console display prints plain lines
     environment = dict(os.environ)  # e.g. kt.RayWorkers(gpus_per_worker=0.25) sets variables
     yield tmp_path
     os.environ.clear()
