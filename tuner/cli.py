@@ -41,7 +41,9 @@ class CommandError(Exception):
     """Ends a command with one line on stderr and a non-zero exit status.
 
     Example:
-        >>> raise CommandError("no hyperparameter 'batch'", EXIT_USAGE)  # doctest: +SKIP
+        >>> raise CommandError("no hyperparameter 'batch'", EXIT_USAGE)
+        Traceback (most recent call last):
+        tuner.cli.CommandError: no hyperparameter 'batch'
     """
 
     def __init__(self, message: str, exit_status: int = EXIT_FAILURE):
@@ -357,7 +359,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: The arguments after the program name (default: ``sys.argv[1:]``).
 
     Example:
-        >>> main(["best", "runs/mlp"])  # doctest: +SKIP
+        >>> main(["best", "runs/mlp"])  # doctest: +ELLIPSIS
+        {
+          "batch_size": ...,
+          "dropout": ...
+        }
         0
     """
     parser = build_parser()

@@ -260,9 +260,7 @@ class _Numerical(HyperParameter):
         return (
             type(self) is type(other)
             and self._spec() == other._spec()
-            and (
-                self._default == other._default  # type: ignore[attr-defined]
-            )
+            and self._default == other._default
         )
 
     # --- the discrete case: an explicit, ordered list of values ---------------------------
@@ -464,7 +462,7 @@ class Choice(HyperParameter):
         super().__init__(name, default, conditions)
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
             try:
-                values = list(values)  # type: ignore[arg-type]
+                values = list(values)
             except TypeError:
                 raise self._type_error(f"values must be a list, got {values!r}.") from None
         values = [v.item() if isinstance(v, np.generic) else v for v in values]
@@ -482,7 +480,8 @@ class Choice(HyperParameter):
             kinds = {"float"}
         if len(kinds) > 1:
             raise self._type_error(
-                f"values must all be of one type, got {sorted(kinds)} in {list(values)!r}."
+                f"values must all be of one type, got {sorted(map(str, kinds))} in "
+                f"{list(values)!r}."
             )
         if len(set(values)) != len(values):
             raise self._error(f"values contain duplicates: {list(values)!r}.")
@@ -522,9 +521,7 @@ class Choice(HyperParameter):
         return (
             type(self) is type(other)
             and self._spec() == other._spec()
-            and (
-                self._default == other._default  # type: ignore[attr-defined]
-            )
+            and self._default == other._default
         )
 
     def unit_to_value(self, unit: float) -> Any:

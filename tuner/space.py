@@ -206,8 +206,8 @@ class SpaceCodec:
         # in a point, a name's first entry whose conditions hold is the one in effect.
         self._entries: dict[str, list[tuple[HyperParameter, Dimension | None]]] = {}
         for hp in self._space.space:
-            dimension = None if isinstance(hp, Fixed) else by_group[_settings_key(hp)]
-            self._entries.setdefault(hp.name, []).append((hp, dimension))
+            encoded = None if isinstance(hp, Fixed) else by_group[_settings_key(hp)]
+            self._entries.setdefault(hp.name, []).append((hp, encoded))
         self._order = list(self._entries)
         #: How many columns an encoded vector has.
         self.size = start

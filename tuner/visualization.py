@@ -13,8 +13,8 @@ is better, log-sampled hyperparameters get log axes, and the best trial is drawn
 
 Example:
     >>> from tuner import visualization
-    >>> fig = visualization.plot_heatmap(tuner, x="batch_size", y="dropout")  # doctest: +SKIP
-    >>> fig.savefig("heatmap.png")  # doctest: +SKIP
+    >>> fig = visualization.plot_heatmap("runs/mlp", x="batch_size", y="dropout")
+    >>> fig.savefig("heatmap.png")
 """
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ def plot_optimization_history(
     for position, trial in enumerate(results.trials):
         if trial.status == TrialStatus.COMPLETED and is_finite_number(trial.score):
             numbers.append(_trial_number(trial, position))
-            scores.append(float(trial.score))  # type: ignore[arg-type]
+            scores.append(float(trial.score))
         elif trial.status in (TrialStatus.FAILED, TrialStatus.INVALID):
             failed.append(_trial_number(trial, position))
     if scores:
@@ -393,7 +393,7 @@ def plot_heatmap(
     for trial in trials:
         column, row = x_cells.locate(trial.values[x]), y_cells.locate(trial.values[y])
         if column is not None and row is not None:
-            scores.setdefault((row, column), []).append(float(trial.score))  # type: ignore[arg-type]
+            scores.setdefault((row, column), []).append(float(trial.score))
 
     def combine(values: list[float]) -> float:
         if aggregate == "mean":
@@ -527,7 +527,7 @@ def plot_parallel_coordinates(
         raise ValueError("No trial completed yet: there is nothing to draw.")
     objective = results.objective
     axes = [_describe(results, n, [t.values.get(n) for t in trials]) for n in names]
-    scores = [float(t.score) for t in trials]  # type: ignore[arg-type]
+    scores = [float(t.score) for t in trials]
     score_axis = _HyperparameterAxis(objective.name, low=min(scores), high=max(scores))
 
     # A conditional hyperparameter that was inactive in some trials gets a spot below its axis,
@@ -556,7 +556,7 @@ def plot_parallel_coordinates(
         for index in range(count - 1):
             if math.isfinite(ys[index]) and math.isfinite(ys[index + 1]):
                 segments.append([(index, ys[index]), (index + 1, ys[index + 1])])
-                colors.append(float(trial.score))  # type: ignore[arg-type]
+                colors.append(float(trial.score))
     lines = LineCollection(
         segments, cmap=_score_colormap(results), norm=norm, linewidths=1.2, alpha=0.8
     )
@@ -690,11 +690,11 @@ def plot_learning_curves(
         handles.append(Line2D([], [], color=color, lw=width, label=label))
         if is_best and trial.best_step is not None:
             marked = validation if trial.metrics.exists(validation) else names[0]
-            steps = {o.step: o.value for o in trial.metrics.get_history(marked)}
-            if trial.best_step in steps:
+            by_step = {o.step: o.value for o in trial.metrics.get_history(marked)}
+            if trial.best_step in by_step:
                 ax.scatter(
                     [trial.best_step],
-                    [steps[trial.best_step]],
+                    [by_step[trial.best_step]],
                     marker="*",
                     s=220,
                     color=BEST_COLOR,
@@ -732,9 +732,9 @@ def plot_learning_curves(
 def _trial_colors(count: int) -> list[Any]:
     from matplotlib import colormaps
 
-    palette = colormaps["tab10"].colors
+    tab10 = colormaps["tab10"]  # ten colours: tab10(i) is the i-th
     # tab10's red is too close to the best trial's crimson: skip it.
-    palette = [c for index, c in enumerate(palette) if index != 3]
+    palette = [tab10(index) for index in range(tab10.N) if index != 3]
     return [palette[index % len(palette)] for index in range(count)]
 
 

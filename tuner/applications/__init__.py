@@ -7,7 +7,6 @@ Each class is imported, with Keras, on first access.
 Example:
     >>> import tuner as kt
     >>> hypermodel = kt.applications.HyperResNet(input_shape=(32, 32, 3), classes=10)
-    ...                                                                   # doctest: +SKIP
 """
 
 from __future__ import annotations

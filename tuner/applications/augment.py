@@ -50,7 +50,7 @@ class RandAugment(keras.layers.Layer):
         seed: Optional seed of the per-image draws.
 
     Example:
-        >>> layer = RandAugment(["rotate", "contrast"], [0.1, 0.2])  # doctest: +SKIP
+        >>> layer = RandAugment(["rotate", "contrast"], [0.1, 0.2])
     """
 
     def __init__(
@@ -211,7 +211,7 @@ class HyperImageAugment(HyperModel):
         >>> import tuner as kt
         >>> augment = kt.applications.HyperImageAugment(
         ...     input_shape=(32, 32, 3), augment_layers=0, rotate=[0.2, 0.3],
-        ...     translate_x=0.1, translate_y=None, contrast=None)  # doctest: +SKIP
+        ...     translate_x=0.1, translate_y=None, contrast=None)
     """
 
     def __init__(
@@ -260,6 +260,7 @@ class HyperImageAugment(HyperModel):
     def _rand_augment(self, x: Any, hp: HyperParameters) -> Any:
         low, high = self.augment_layers_min, self.augment_layers_max
         count = hp.Int("augment_layers", low, high, default=low)
+        assert count is not None  # None only under an inactive conditional scope
         if not self.transforms:
             return x
         if low == 0 and high > 0:
@@ -268,11 +269,13 @@ class HyperImageAugment(HyperModel):
         else:
             factors = self._rand_factors(hp)
         names = [transform for transform, _ in self.transforms]
+        # A factor is None only while augment_layers is 0, and then no layer is added.
+        strengths = [factor for factor in factors if factor is not None]
         for _ in range(count):
-            x = RandAugment(names, factors)(x)
+            x = RandAugment(names, strengths)(x)
         return x
 
-    def _rand_factors(self, hp: HyperParameters) -> list[float]:
+    def _rand_factors(self, hp: HyperParameters) -> list[float | None]:
         return [
             hp.Float(f"factor_{transform}", low, high, default=low)
             for transform, (low, high) in self.transforms

@@ -68,7 +68,7 @@ class HyperEfficientNet(HyperModel):
         >>> import tuner as kt
         >>> augment = kt.applications.HyperImageAugment(input_shape=(32, 32, 3))
         >>> hypermodel = kt.applications.HyperEfficientNet(
-        ...     input_shape=(32, 32, 3), classes=10, augmentation_model=augment)  # doctest: +SKIP
+        ...     input_shape=(32, 32, 3), classes=10, augmentation_model=augment)
     """
 
     def __init__(

@@ -125,7 +125,7 @@ class HyperResNet(HyperModel):
         >>> import tuner as kt
         >>> hypermodel = kt.applications.HyperResNet(input_shape=(32, 32, 3), classes=10)
         >>> tuner = kt.RandomSearch(hypermodel, objective="val_accuracy", max_trials=5,
-        ...                         directory="runs", project_name="resnet")  # doctest: +SKIP
+        ...                         directory="runs", project_name="resnet")
     """
 
     def __init__(

@@ -99,7 +99,7 @@ class HyperXception(HyperModel):
         >>> import tuner as kt
         >>> hypermodel = kt.applications.HyperXception(input_shape=(64, 64, 3), classes=10)
         >>> tuner = kt.Hyperband(hypermodel, objective="val_accuracy", max_epochs=9,
-        ...                      directory="runs", project_name="xception")  # doctest: +SKIP
+        ...                      directory="runs", project_name="xception")
     """
 
     def __init__(
@@ -130,7 +130,10 @@ class HyperXception(HyperModel):
         x = _activated(x, activation)
 
         separable_filters = hp.Int("sep_num_filters", 128, 768, step=128, default=256)
-        for _ in range(hp.Int("num_residual_blocks", 2, 8, default=4)):
+        residual_blocks = hp.Int("num_residual_blocks", 2, 8, default=4)
+        # None only under an inactive conditional scope, and these have none.
+        assert separable_filters is not None and residual_blocks is not None
+        for _ in range(residual_blocks):
             x = _residual(x, separable_filters, activation, downsample=False)
         x = _residual(x, 2 * separable_filters, activation, downsample=True)
 
@@ -146,6 +149,8 @@ class HyperXception(HyperModel):
 
         dense_layers = hp.Int("num_dense_layers", 1, 3)
         dropout_rate = hp.Float("dropout_rate", 0.0, 0.6, step=0.1, default=0.5)
+        assert dense_layers is not None and dropout_rate is not None
+        assert self.classes is not None  # check_classes requires it with include_top
         batch_norm = hp.Choice("dense_use_bn", [True, False])
         for _ in range(dense_layers):
             x = _dense(x, self.classes, activation, batch_norm, dropout_rate)

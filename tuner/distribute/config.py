@@ -62,7 +62,7 @@ class RayWorkers:
         >>> import tuner as kt
         >>> workers = kt.RayWorkers(8, cpus_per_worker=1, gpus_per_worker=0.25)
         >>> tuner = kt.RandomSearch(build_model, objective="val_accuracy", max_trials=64,
-        ...                         workers=workers)  # doctest: +SKIP
+        ...                         workers=workers)
         >>> tuner.search(x, y, epochs=20, validation_split=0.2)  # doctest: +SKIP
     """
 

@@ -68,7 +68,9 @@ def run_distributed_search(
     if not ray.is_initialized():
         ray.init(**_init_arguments(config))
         started_ray = True
-    host = pool = None
+    # Any: Ray's types describe an actor's methods as plain functions, without `.remote`.
+    host: Any = None
+    pool: _WorkerPool | None = None
     try:
         _check_resources(config)
         reruns = max(1, tuner.oracle.max_retries_per_trial)
@@ -143,7 +145,7 @@ class _WorkerPool:
         self._started = 0
         # Deaths of workers that held no trial, in a row: a sign that workers cannot start.
         self._idle_deaths = 0
-        self._actor_class = ray.remote(TrialWorker)
+        self._actor_class: Any = ray.remote(TrialWorker)  # Any: see run_distributed_search
         self._actor_options = {
             "num_cpus": config.cpus_per_worker,
             "num_gpus": config.gpus_per_worker,

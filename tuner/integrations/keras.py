@@ -148,7 +148,7 @@ class Tuner(BaseTuner):
         ...     model.compile("adam", "mse")
         ...     return model
         >>> tuner = kt.Tuner(kt.oracles.RandomSearchOracle("val_loss", max_trials=2),
-        ...                  build_model, directory="/tmp/kt_doc", overwrite=True)
+        ...                  build_model, directory="runs", project_name="regression")
     """
 
     def __init__(
@@ -478,8 +478,10 @@ class Tuner(BaseTuner):
         best_score = None
         for record in records:
             score = record.get("score")
-            if is_finite_number(score) and (
-                best_score is None or objective.better_than(score, best_score)
+            if (
+                score is not None
+                and is_finite_number(score)
+                and (best_score is None or objective.better_than(score, best_score))
             ):
                 best_score = score
         for fold, (train, held_out) in enumerate(folds):
@@ -557,7 +559,7 @@ class Tuner(BaseTuner):
         its first batch (a subclassed ``keras.Model``, a ``Sequential`` without ``Input``)
         before loading its weights.
         """
-        arrays = {f"arr_{i}": weight for i, weight in enumerate(weights)}
+        arrays: dict[str, Any] = {f"arr_{i}": weight for i, weight in enumerate(weights)}
         build_config = _build_config_of(model)
         if build_config is not None:
             arrays[BUILD_CONFIG_KEY] = np.array(build_config)

@@ -188,11 +188,12 @@ class SklearnTuner(BaseTuner):
         ...     return linear_model.Ridge(alpha=hp.Float("alpha", 1e-3, 10.0, sampling="log"))
         >>> search = kt.SklearnTuner(
         ...     kt.oracles.RandomSearchOracle(kt.Objective("score", "max"), max_trials=3, seed=1),
-        ...     build_model, cv=3, model_format=None, directory="/tmp/kt_doc_sklearn",
-        ...     overwrite=True)
+        ...     build_model, cv=3, model_format=None, directory="runs", project_name="ridge")
         >>> X, y = datasets.load_diabetes(return_X_y=True)
-        >>> search.search(X, y)  # doctest: +SKIP
-        >>> search.oracle.get_best_trials()[0].fold_statistics()["score"].folds  # doctest: +SKIP
+        >>> search.search(X, y)  # doctest: +ELLIPSIS
+        Search: Running Trial #1 of 3 (id 00) ...
+        Search done: 3 trials (3 completed) ...
+        >>> search.oracle.get_best_trials()[0].fold_statistics()["score"].folds
         3
     """
 

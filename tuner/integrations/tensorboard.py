@@ -408,8 +408,8 @@ class HParamsWriter:
 
     Example:
         >>> from tuner.results import read_project
-        >>> writer = HParamsWriter("logs")  # doctest: +SKIP
-        >>> writer.write(read_project("runs/mlp"))  # doctest: +SKIP
+        >>> writer = HParamsWriter("logs")
+        >>> writer.write(read_project("runs/mlp"))
         10
     """
 
@@ -460,7 +460,10 @@ class TensorBoardHParams(SearchCallback):
         log_dir: The TensorBoard log directory.
 
     Example:
-        >>> tuner.add_search_callback(TensorBoardHParams("logs"))  # doctest: +SKIP
+        >>> import tuner as kt
+        >>> tuner = kt.RandomSearch(build_model, objective="val_accuracy", max_trials=2,
+        ...                         directory="runs", project_name="hparams")
+        >>> tuner.add_search_callback(TensorBoardHParams("logs"))
     """
 
     def __init__(self, log_dir: str | os.PathLike[str]):
@@ -519,7 +522,7 @@ def export_hparams(project_dir: str, log_dir: str | None = None) -> str:
         CorruptProjectFileError: A project file cannot be parsed (the message names it).
 
     Example:
-        >>> export_hparams("runs/mlp")  # doctest: +SKIP
+        >>> export_hparams("runs/mlp")
         'runs/mlp/logs'
     """
     results = read_project(project_dir)

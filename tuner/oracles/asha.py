@@ -22,6 +22,7 @@ resumed search continues exactly where it stopped.
 from __future__ import annotations
 
 import bisect
+import operator
 from collections.abc import Mapping
 from typing import Any
 
@@ -163,7 +164,8 @@ class AsyncSuccessiveHalvingOracle(Oracle):
                     return self._continuation(self.trials[candidate], rung)
         for attempt in range(self.max_collisions):
             rng = self._rng(trial_id, attempt)
-            values = self.hyperparameters.sample_values(lambda hp, rng=rng: hp.random_sample(rng))
+            draw = operator.methodcaller("random_sample", rng)
+            values = self.hyperparameters.sample_values(draw)
             if not self._is_duplicate(values):
                 return Proposal.run(values, Budget(self.max_epochs, 0, None, None, 0))
         # The space is exhausted: running trials may still make a paused one promotable.

@@ -17,6 +17,7 @@ Which trial is "best" under multi-fidelity: :func:`rank_by_fidelity`, shared wit
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -216,7 +217,9 @@ def _fidelity_key(objective: AnyObjective, trial: Trial) -> tuple[int, float, fl
     steps = [o.step for name in objective.metric_names if trial.metrics.exists(name)
              for o in trial.metrics.get_history(name)]  # fmt: skip
     last = objective_at_step(trial, objective, max(steps)) if steps else None
-    last_key = objective.sort_key(last) if is_finite_number(last) else math.inf
+    last_key = math.inf
+    if last is not None and is_finite_number(last):
+        last_key = objective.sort_key(last)
     if not steps:  # no per-epoch history (a run_trial that returned one value): its score
         last_key = score_key
     return (-trained_epochs(trial), last_key, score_key, trial_index(trial.trial_id))
@@ -422,7 +425,8 @@ class HyperbandOracle(Oracle):
     def _new_values(self, trial_id: str) -> dict[str, Any] | None:
         for attempt in range(self.max_collisions):
             rng = self._rng(trial_id, attempt)
-            values = self.hyperparameters.sample_values(lambda hp, rng=rng: hp.random_sample(rng))
+            draw = operator.methodcaller("random_sample", rng)
+            values = self.hyperparameters.sample_values(draw)
             if not self._is_duplicate(values):
                 return values
         return None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
-from tuner.hyperparameters import HyperParameters
+from tuner.hyperparameters import HyperParameter, HyperParameters
 from tuner.oracles.base import Oracle, Proposal, trial_index
 
 
@@ -58,9 +59,12 @@ class RandomSearchOracle(Oracle):
             # Python's generator, seeded through SHA-512 of the seed, the trial and the attempt:
             # independent streams as with NumPy's SeedSequence, at half the cost per trial.
             stream = random.Random(f"{self._seed}/{trial_index(trial_id)}/{attempt}")
-            values = self.hyperparameters.sample_values(
-                lambda hp, stream=stream: hp.unit_to_value(stream.random())
-            )
+            values = self.hyperparameters.sample_values(_uniform_draws(stream))
             if not self._is_duplicate(values):
                 return Proposal.run(values)
         return Proposal.stop()
+
+
+def _uniform_draws(stream: random.Random) -> Callable[[HyperParameter], Any]:
+    """Chooses each hyperparameter's value from the next uniform draw of ``stream``."""
+    return lambda hp: hp.unit_to_value(stream.random())

@@ -41,9 +41,11 @@ class RandomSearch(Tuner):
 
     Example:
         >>> import tuner as kt
-        >>> tuner = kt.RandomSearch(build_model, objective="val_accuracy", max_trials=10,
-        ...                         directory="runs", project_name="mlp")  # doctest: +SKIP
-        >>> tuner.search(x, y, epochs=5, validation_split=0.2)  # doctest: +SKIP
+        >>> tuner = kt.RandomSearch(build_model, objective="val_accuracy", max_trials=2,
+        ...                         directory="runs", project_name="random")
+        >>> tuner.search(x, y, epochs=2, validation_split=0.2, verbose=0)
+        >>> len(tuner.oracle.trials)
+        2
     """
 
     def __init__(
@@ -87,7 +89,7 @@ class GridSearch(Tuner):
     Example:
         >>> import tuner as kt
         >>> tuner = kt.GridSearch(build_model, objective="val_loss",
-        ...                       directory="runs", project_name="grid")  # doctest: +SKIP
+        ...                       directory="runs", project_name="grid")
     """
 
     def __init__(
@@ -141,9 +143,11 @@ class Hyperband(Tuner):
 
     Example:
         >>> import tuner as kt
-        >>> tuner = kt.Hyperband(build_model, objective="val_accuracy", max_epochs=27,
-        ...                      factor=3, directory="runs", project_name="hb")  # doctest: +SKIP
-        >>> tuner.search(x, y, validation_data=(x_val, y_val))  # doctest: +SKIP
+        >>> tuner = kt.Hyperband(build_model, objective="val_accuracy", max_epochs=3,
+        ...                      factor=3, directory="runs", project_name="hb")
+        >>> tuner.search(x, y, validation_data=(x_val, y_val), verbose=0)
+        >>> sorted({trial.values["tuner/epochs"] for trial in tuner.oracle.trials.values()})
+        [1, 3]
     """
 
     def __init__(
@@ -200,7 +204,7 @@ class AsyncSuccessiveHalving(Tuner):
         >>> import tuner as kt
         >>> tuner = kt.AsyncSuccessiveHalving(
         ...     build_model, objective="val_accuracy", max_trials=60, max_epochs=27,
-        ...     directory="runs", project_name="asha")  # doctest: +SKIP
+        ...     directory="runs", project_name="asha")
     """
 
     def __init__(
@@ -258,9 +262,9 @@ class BayesianOptimization(Tuner):
 
     Example:
         >>> import tuner as kt
-        >>> tuner = kt.BayesianOptimization(build_model, objective="val_accuracy", max_trials=20,
-        ...                                 directory="runs", project_name="bo")  # doctest: +SKIP
-        >>> tuner.search(x, y, epochs=5, validation_split=0.2)  # doctest: +SKIP
+        >>> tuner = kt.BayesianOptimization(build_model, objective="val_accuracy", max_trials=2,
+        ...                                 directory="runs", project_name="bo")
+        >>> tuner.search(x, y, epochs=2, validation_split=0.2, verbose=0)
     """
 
     def __init__(
@@ -315,7 +319,7 @@ class TPESearch(Tuner):
     Example:
         >>> import tuner as kt
         >>> tuner = kt.TPESearch(build_model, objective="val_accuracy", max_trials=30,
-        ...                      directory="runs", project_name="tpe")  # doctest: +SKIP
+        ...                      directory="runs", project_name="tpe")
     """
 
     def __init__(
