@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import math
 import time
 import traceback
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tuner import errors
 from tuner.callbacks import SearchCallback
 from tuner.display import ConsoleDisplay
+from tuner.execution.handle import OracleHandle
+from tuner.execution.records import ExecutionRecord, normalize_result
+from tuner.execution.scoring import mean_metrics
+from tuner.execution.shipping import Travel
 from tuner.hypermodel import HyperModel, get_hypermodel
 from tuner.hyperparameters import HyperParameters
-from tuner.objective import (
-    DEFAULT_OBJECTIVE_NAME,
-    Objective,
-    is_default_objective,
-    is_finite_number,
-)
+from tuner.objective import DEFAULT_OBJECTIVE_NAME, is_default_objective
 from tuner.oracles.base import Oracle, values_key
 from tuner.storage.base import Storage
 from tuner.storage.json_dir import JsonDirStorage
@@ -43,17 +41,6 @@ _HYPERMODEL_RUN_TRIALS = {
     ("tuner.integrations.keras", "Tuner.run_trial"),
     ("tuner.integrations.sklearn", "SklearnTuner.run_trial"),
 }
-
-
-def _is_number(value: Any) -> bool:
-    """Whether ``value`` converts to a float (numbers, numpy and tensor scalars; not strings)."""
-    if isinstance(value, (str, bytes)):
-        return False
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 class BaseTuner:
@@ -89,6 +76,21 @@ class BaseTuner:
         >>> len(search.oracle.trials)
         5
     """
+
+    #: Where each attribute set here goes when trials run in another process (see
+    #: :mod:`tuner.execution.shipping`; subclasses declare their own the same way).
+    _attribute_travel: ClassVar[dict[str, Travel]] = {
+        "oracle": Travel.NOWHERE,  # a remote handle takes its place
+        "_storage": Travel.NOWHERE,
+        "workers": Travel.NOWHERE,
+        "logger": Travel.NOWHERE,
+        "_display": Travel.LOOP,
+        "_search_callbacks": Travel.LOOP,
+        "hypermodel": Travel.EVERYWHERE,
+        "directory": Travel.EVERYWHERE,
+        "project_name": Travel.EVERYWHERE,
+        "tuner_id": Travel.EVERYWHERE,
+    }
 
     def __init__(
         self,
@@ -136,7 +138,8 @@ class BaseTuner:
                 stacklevel=2,
             )
         self.workers = workers
-        self.oracle = oracle
+        #: The oracle, through the only surface the loop uses (a remote one on a Ray worker).
+        self.oracle: OracleHandle = oracle
         self.hypermodel = get_hypermodel(hypermodel)
         self.directory = str(directory) if directory is not None else "."
         self.project_name = project_name or "untitled_project"
@@ -144,7 +147,7 @@ class BaseTuner:
         self.logger = logger
         self._display = ConsoleDisplay()
         self._search_callbacks: list[SearchCallback] = [self._display]
-        self._open_project(overwrite)
+        self._open_project(oracle, overwrite)
 
     # --- the project directory -------------------------------------------------------------------
     @property
@@ -161,13 +164,13 @@ class BaseTuner:
         """The storage of the project: the one place that chooses the backend."""
         return JsonDirStorage(project_dir)
 
-    def _open_project(self, overwrite: bool) -> None:
+    def _open_project(self, oracle: Oracle, overwrite: bool) -> None:
         project_dir = Path(self.project_dir)
         self._storage = self._create_storage(project_dir)
         if overwrite:
             self._storage.clear()  # before the lock: a refused folder is left as it was
         with self._storage.lock():
-            reloaded = self.oracle.attach_storage(self._storage)
+            reloaded = oracle.attach_storage(self._storage)
         if reloaded:
             print(f"Reloading Tuner from {project_dir}")
 
@@ -245,88 +248,33 @@ class BaseTuner:
 
     # --- turning results into metrics ------------------------------------------------------------
     def _record_results(self, trial: Trial, results: Any) -> None:
+        """Records what ``run_trial`` returned on the trial: its executions, and its metrics.
+
+        The oracle scores the trial when it ends (:mod:`tuner.execution.scoring`).
+        """
         objective = self.oracle.objective
-        if results is None:
+        normalized = normalize_result(results, objective)
+        if normalized.reported_itself:
             if trial.metrics.metrics:
                 return  # run_trial reported through oracle.update_trial itself
             raise errors.FatalTypeError(
                 "run_trial returned None and reported no metrics. Return the objective's value, "
                 "a dict of metrics, a Keras History or a list of them."
             )
-        items = results if isinstance(results, list) else [results]
-        executions = [self._execution_record(item) for item in items]
-        common = set.intersection(*(set(e["metrics"]) for e in executions))
-        mean = {
-            name: sum(e["metrics"][name] for e in executions) / len(executions)
-            for name in sorted(common)
-        }
-        if not objective.has_value(mean) and is_default_objective(objective):
+        records = list(normalized.records)
+        means = mean_metrics(records)
+        if not objective.has_value(means):
             raise errors.ObjectiveNotFoundError(
-                "No objective was given, so run_trial (or HyperModel.fit) must return a single "
-                f"number, which is recorded as {DEFAULT_OBJECTIVE_NAME!r} and minimized (as in "
-                f"keras-tuner), or a dict with the key {DEFAULT_OBJECTIVE_NAME!r}. Trial "
-                f"{trial.trial_id} returned the metrics {sorted(common)}: pass one of them as "
-                'objective= (e.g. objective="val_loss") to the tuner or oracle.'
-            )
-        if not objective.has_value(mean):
-            raise errors.ObjectiveNotFoundError(
-                f"The objective {objective!r} is not among the metrics of trial {trial.trial_id}: "
-                f"{sorted(common)}. Choose one of these as objective, or add the metric (e.g. "
-                "compile(metrics=[...]) and validation data)."
+                _missing_objective_message(objective, trial, means, records)
             )
         if not trial.metrics.metrics:  # nothing reported live: record what the results hold
-            for execution, item in zip(executions, items, strict=False):
-                history = getattr(item, "history", None)
-                if isinstance(history, Mapping):
-                    epochs = list(getattr(item, "epoch", None) or range(len(execution["curve"])))
-                    for position, step in enumerate(epochs):
-                        metrics = {n: v[position] for n, v in history.items() if position < len(v)}
-                        self.oracle.update_trial(trial.trial_id, _numbers(metrics), step=step)
-                else:
-                    self.oracle.update_trial(trial.trial_id, execution["metrics"], step=0)
-        for execution in executions:
-            execution["score"] = (
-                objective.get_value(execution["metrics"])
-                if objective.has_value(execution["metrics"])
-                else None
-            )
-            execution.pop("curve", None)
-        trial.executions = executions
-        trial.score = objective.get_value(mean)
-        steps = [e["best_step"] for e in executions if e["best_step"] is not None]
-        trial.best_step = max(set(steps), key=steps.count) if steps else None
-
-    def _execution_record(self, result: Any) -> dict[str, Any]:
-        """Metrics of one execution at its best step, and that step."""
-        objective = self.oracle.objective
-        history = getattr(result, "history", None)
-        if isinstance(history, Mapping):
-            history = {name: list(values) for name, values in history.items()}
-            length = max((len(v) for v in history.values()), default=0)
-            if length == 0:
-                raise errors.FatalValueError("fit returned a History with no epochs.")
-            epochs = list(getattr(result, "epoch", None) or range(length))
-            curve = _objective_curve(objective, history, length)
-            best = _best_position(objective, curve) if curve else length - 1
-            metrics = {
-                n: float(v[best])
-                for n, v in history.items()
-                if best < len(v) and _is_number(v[best])
-            }
-            return {"metrics": metrics, "best_step": epochs[best], "curve": curve}
-        if isinstance(result, Mapping):
-            return {"metrics": _numbers(result), "best_step": None, "curve": []}
-        if _is_number(result):
-            if not isinstance(objective, Objective):
-                raise errors.FatalTypeError(
-                    "With several objectives, run_trial must return a dict of metrics, "
-                    "not a number."
-                )
-            return {"metrics": {objective.name: float(result)}, "best_step": None, "curve": []}
-        raise errors.FatalTypeError(
-            "run_trial (or HyperModel.fit) must return a number, a dict of metrics, a Keras "
-            f"History or a list of them; got {type(result).__name__}."
-        )
+            if normalized.steps:
+                for steps in normalized.steps:
+                    for step, metrics in steps:
+                        self.oracle.update_trial(trial.trial_id, metrics, step=step)
+            else:  # cross-validation folds, which report no steps of their own
+                self.oracle.update_trial(trial.trial_id, means, step=0)
+        trial.executions = records
 
     # --- hooks -----------------------------------------------------------------------------------
     def on_search_begin(self) -> None:
@@ -528,28 +476,26 @@ def _refuse_keras_tuner_distribution() -> None:
         )
 
 
-def _numbers(metrics: Mapping[str, Any]) -> dict[str, float]:
-    """The entries of a metrics dict that are numbers, as floats."""
-    return {name: float(value) for name, value in metrics.items() if _is_number(value)}
-
-
-def _objective_curve(objective: Any, history: Mapping[str, list[Any]], length: int) -> list[float]:
-    if not all(name in history for name in objective.metric_names):
-        return []
-    curve = []
-    for position in range(length):
-        row = {
-            name: values[position] for name, values in history.items() if position < len(values)
-        }
-        curve.append(objective.get_value(row) if objective.has_value(row) else math.nan)
-    return curve
-
-
-def _best_position(objective: Any, curve: Sequence[float]) -> int:
-    best = None
-    for position, value in enumerate(curve):
-        if not is_finite_number(value):
-            continue
-        if best is None or objective.better_than(value, curve[best]):
-            best = position
-    return len(curve) - 1 if best is None else best
+def _missing_objective_message(
+    objective: Any, trial: Trial, means: Mapping[str, float], records: list[ExecutionRecord]
+) -> str:
+    """Why a trial's results cannot be scored, and what to change."""
+    if is_default_objective(objective):
+        return (
+            "No objective was given, so run_trial (or HyperModel.fit) must return a single "
+            f"number, which is recorded as {DEFAULT_OBJECTIVE_NAME!r} and minimized (as in "
+            f"keras-tuner), or a dict with the key {DEFAULT_OBJECTIVE_NAME!r}. Trial "
+            f"{trial.trial_id} returned the metrics {sorted(means)}: pass one of them as "
+            'objective= (e.g. objective="val_loss") to the tuner or oracle.'
+        )
+    if any(record.fold is not None for record in records):
+        return (
+            f"The objective {objective!r} is not among the metrics every fold of trial "
+            f"{trial.trial_id} reported: {sorted(means)}. Choose one of these as objective, or "
+            "add the metric (e.g. compile(metrics=[...]))."
+        )
+    return (
+        f"The objective {objective!r} is not among the metrics of trial {trial.trial_id}: "
+        f"{sorted(means)}. Choose one of these as objective, or add the metric (e.g. "
+        "compile(metrics=[...]) and validation data)."
+    )

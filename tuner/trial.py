@@ -9,26 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tuner.execution.records import ExecutionRecord, records_of
 from tuner.hyperparameters import HyperParameters
+from tuner.json_numbers import decode_float, encode_float
 from tuner.objective import infer_direction
-
-_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def encode_float(value: float | None) -> float | str | None:
-    """A float as strict JSON allows it: NaN and infinities become strings."""
-    if value is None or math.isfinite(value):
-        return value
-    if math.isnan(value):
-        return "NaN"
-    return "Infinity" if value > 0 else "-Infinity"
-
-
-def decode_float(value: float | str | None) -> float | None:
-    """Inverse of :func:`encode_float`."""
-    if isinstance(value, str):
-        return _NON_FINITE[value]
-    return None if value is None else float(value)
 
 
 class TrialStatus(str, enum.Enum):
@@ -278,26 +262,6 @@ class MetricsTracker:
         return tracker
 
 
-def _encode_execution(record: Mapping[str, Any]) -> dict[str, Any]:
-    """An execution record as strict JSON allows it (a diverged run's NaN metrics included)."""
-    encoded = dict(record)
-    if isinstance(record.get("metrics"), Mapping):
-        encoded["metrics"] = {n: encode_float(v) for n, v in record["metrics"].items()}
-    if isinstance(record.get("score"), float):
-        encoded["score"] = encode_float(record["score"])
-    return encoded
-
-
-def _decode_execution(record: Mapping[str, Any]) -> dict[str, Any]:
-    """Inverse of :func:`_encode_execution`."""
-    decoded = dict(record)
-    if isinstance(record.get("metrics"), Mapping):
-        decoded["metrics"] = {n: decode_float(v) for n, v in record["metrics"].items()}
-    if isinstance(record.get("score"), (float, str)):
-        decoded["score"] = decode_float(record["score"])
-    return decoded
-
-
 def _format_mean_and_std(mean: float, std: float) -> str:
     """``"6.27 ± 1.80"``: enough decimals to show two significant digits of the spread."""
     if not (math.isfinite(mean) and math.isfinite(std)) or std <= 0:
@@ -367,7 +331,8 @@ class Trial:
         metrics: Per-step history of every reported metric.
         message: The error and traceback of a failed trial.
         budget: The training budget granted by a multi-fidelity oracle, or None.
-        executions: One record per execution (or fold): its best-step metrics and best step.
+        executions: One :class:`~tuner.execution.ExecutionRecord` per execution (or fold): its
+            best-step metrics, best step and score. Dicts in their JSON form may be assigned.
         retries: How many times the trial was run again after failing.
         start_time, end_time: Unix times of the last start and of the end.
 
@@ -385,7 +350,7 @@ class Trial:
     metrics: MetricsTracker
     message: str | None
     budget: Budget | None
-    executions: list[dict[str, Any]]
+    executions: list[ExecutionRecord]
     retries: int
     start_time: float | None
     end_time: float | None
@@ -404,7 +369,7 @@ class Trial:
         best_step: int | None = None,
         metrics: MetricsTracker | None = None,
         budget: Budget | None = None,
-        executions: list[dict[str, Any]] | None = None,
+        executions: list[ExecutionRecord] | list[dict[str, Any]] | None = None,
         retries: int = 0,
         start_time: float | None = None,
         end_time: float | None = None,
@@ -439,6 +404,8 @@ class Trial:
         # keras-tuner code assigns plain strings ("COMPLETED"); keep the typed status.
         if name == "status":
             value = TrialStatus(value)
+        elif name == "executions":  # dicts in their JSON form are accepted too
+            value = records_of(value)
         super().__setattr__(name, value)
 
     @property
@@ -476,7 +443,7 @@ class Trial:
 
     def score_spread(self) -> tuple[float, int] | None:
         """Standard deviation of the per-execution objective values and their count."""
-        scores = [e["score"] for e in self.executions if e.get("score") is not None]
+        scores = [e.score for e in self.executions if e.score is not None]
         if len(scores) < 2:
             return None
         mean = sum(scores) / len(scores)
@@ -490,8 +457,8 @@ class Trial:
         """
         by_fold: dict[int, list[Mapping[str, float]]] = {}
         for record in self.executions:
-            if record.get("fold") is not None and isinstance(record.get("metrics"), Mapping):
-                by_fold.setdefault(int(record["fold"]), []).append(record["metrics"])
+            if record.fold is not None:
+                by_fold.setdefault(record.fold, []).append(record.metrics)
         if not by_fold:
             return {}
         names = set.intersection(*(set(m) for runs in by_fold.values() for m in runs))
@@ -515,7 +482,7 @@ class Trial:
             "metrics": self.metrics.get_config(),
             "message": self.message,
             "budget": None if self.budget is None else self.budget.to_dict(),
-            "executions": [_encode_execution(record) for record in self.executions],
+            "executions": [record.to_dict() for record in self.executions],
             "retries": self.retries,
             "start_time": self.start_time,
             "end_time": self.end_time,
@@ -536,7 +503,7 @@ class Trial:
             metrics=MetricsTracker.from_config(data.get("metrics", {})),
             message=data.get("message"),
             budget=None if budget is None else Budget.from_dict(budget),
-            executions=[_decode_execution(record) for record in data.get("executions", [])],
+            executions=list(data.get("executions", [])),
             retries=int(data.get("retries", 0)),
             start_time=data.get("start_time"),
             end_time=data.get("end_time"),

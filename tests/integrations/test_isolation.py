@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from tuner import errors
-from tuner.integrations.isolation import SharedTrainingData, check_isolation
+from tuner.execution.shared_arrays import SharedTrainingData
+from tuner.integrations.isolation import check_isolation
 
 keras = pytest.importorskip("keras")
 
@@ -163,7 +164,7 @@ def test_isolation_mode_is_checked():
 
 
 def test_training_arrays_are_saved_once_and_memory_mapped():
-    from tuner.integrations.isolation import _load_shared
+    from tuner.execution.shared_arrays import load_shared
 
     data = SharedTrainingData()
     x, y = np.arange(12.0).reshape(4, 3), np.arange(4)
@@ -171,7 +172,7 @@ def test_training_arrays_are_saved_once_and_memory_mapped():
     again = data.share(((x,), {"y": y, "validation_data": (x, y), "epochs": 3}))
     assert again == shared  # the same files: nothing written twice
     assert len(os.listdir(data.folder)) == 2
-    (loaded_x,), loaded_kwargs = _load_shared(shared)
+    (loaded_x,), loaded_kwargs = load_shared(shared)
     assert isinstance(loaded_x, np.memmap) and np.array_equal(loaded_x, x)
     assert np.array_equal(loaded_kwargs["validation_data"][1], y)
     assert loaded_kwargs["epochs"] == 3

@@ -2,8 +2,8 @@
 
 Shared by the Keras :class:`~tuner.Tuner` and :class:`~tuner.SklearnTuner`. A cross-validated
 trial trains one model per fold (and per execution), with that fold's held-out part as its
-validation data; each finished fold is appended to ``trial.executions`` as a record
-``{"metrics": ..., "best_step": ..., "score": ..., "fold": k, "execution": e}`` and persisted at
+validation data; each finished fold is appended to ``trial.executions`` as an
+:class:`~tuner.execution.ExecutionRecord` with its ``fold`` and ``execution``, persisted at
 once (:meth:`~tuner.oracles.Oracle.record_execution`), so a search killed in the middle of a
 trial's folds runs only the missing folds when it resumes. The trial's metrics are the means
 over folds; :meth:`~tuner.Trial.fold_statistics` gives the per-fold values and their spread.
@@ -30,14 +30,11 @@ from typing import Any
 import numpy as np
 
 from tuner import errors
-from tuner.objective import is_finite_number
+from tuner.execution.records import ExecutionRecord
 from tuner.trial import Trial
 
 #: scikit-learn target types that get a stratified split when ``cv`` is an int.
 CLASSIFICATION_TARGET_TYPES = ("binary", "multiclass")
-#: Keys of a fold record besides those of an execution record.
-FOLD_KEY = "fold"
-EXECUTION_KEY = "execution"
 
 FoldIndices = tuple[np.ndarray, np.ndarray]
 
@@ -301,59 +298,10 @@ class FoldableFitArguments:
 
 
 # --- fold records -------------------------------------------------------------------------------
-def fold_record(
-    execution_record: Mapping[str, Any], objective: Any, fold: int, execution: int
-) -> dict[str, Any]:
-    """A fold's entry of ``trial.executions``: an execution record plus its fold and execution."""
-    metrics = dict(execution_record["metrics"])
-    return {
-        "metrics": metrics,
-        "best_step": execution_record.get("best_step"),
-        "score": objective.get_value(metrics) if objective.has_value(metrics) else None,
-        FOLD_KEY: fold,
-        EXECUTION_KEY: execution,
-    }
-
-
-def finished_runs(trial: Trial) -> dict[tuple[int, int], dict[str, Any]]:
+def finished_runs(trial: Trial) -> dict[tuple[int, int], ExecutionRecord]:
     """The (fold, execution) pairs a trial has already finished (persisted before a crash)."""
     return {
-        (int(record[FOLD_KEY]), int(record.get(EXECUTION_KEY, 0))): dict(record)
+        (record.fold, record.execution or 0): record
         for record in trial.executions
-        if record.get(FOLD_KEY) is not None
+        if record.fold is not None
     }
-
-
-class CrossValidationResults(list):
-    """What a cross-validated ``run_trial`` returns: the trial's fold records, in order."""
-
-
-def record_cross_validation_results(
-    oracle: Any, trial: Trial, results: CrossValidationResults
-) -> None:
-    """Sets a cross-validated trial's executions, score and best step from its fold records.
-
-    The trial's metrics are the means over folds (each fold first averaged over its
-    executions); the score is the objective of those means.
-
-    Raises:
-        ObjectiveNotFoundError: The folds did not report the objective's metric.
-    """
-    objective = oracle.objective
-    trial.executions = sorted(
-        (dict(record) for record in results),
-        key=lambda record: (record[FOLD_KEY], record.get(EXECUTION_KEY, 0)),
-    )
-    mean = {name: stat.mean for name, stat in trial.fold_statistics().items()}
-    if not objective.has_value(mean):
-        raise errors.ObjectiveNotFoundError(
-            f"The objective {objective!r} is not among the metrics every fold of trial "
-            f"{trial.trial_id} reported: {sorted(mean)}. Choose one of these as objective, or "
-            "add the metric (e.g. compile(metrics=[...]))."
-        )
-    if not trial.metrics.metrics:  # nothing reported per epoch: record the fold means
-        oracle.update_trial(trial.trial_id, mean, step=0)
-    score = objective.get_value(mean)
-    trial.score = float(score) if is_finite_number(score) else score
-    steps = [r["best_step"] for r in trial.executions if r.get("best_step") is not None]
-    trial.best_step = max(set(steps), key=steps.count) if steps else None

@@ -4,24 +4,22 @@ Why: TensorFlow keeps a few MB of every model trained in a process (traced funct
 graphs) that neither ``keras.backend.clear_session()`` nor ``gc.collect()`` give back, so a long
 search grows by hundreds of MB. A trial run in its own process returns all of it when it exits.
 
-How it works (the parent is the search process, the child trains one trial):
+This module is the transport and the lifecycle only (the parent is the search process, the
+child trains one trial):
 
 - The parent keeps the oracle and is still the only writer of the project's JSON files. The
-  child asks it over a socket for what the in-process tuner asks the oracle during a trial
-  (``update_trial`` after each epoch, ``record_execution`` after each fold,
-  ``sample_new_entry`` for a hyperparameter first met while building), as JSON requests
-  answered in JSON.
-- Training data: the numpy arrays among the fit arguments are written once per search to
-  ``.npy`` files in a private temporary folder and memory-mapped by every child, so they cross
-  no pipe and share one page cache.
-- The rest travels parent to child with cloudpickle (functions defined in ``__main__`` by value):
-  the tuner's settings and hypermodel, the other fit arguments, the trial (as its JSON form).
-  The child never unpickles anything read from the project directory: everything it unpickles
-  comes from its parent's memory, and everything it sends back is JSON.
-- The child runs the tuner's own ``run_trial`` (the same code as in process: executions,
-  cross-validation, seeding, callbacks) and writes the trial's checkpoint as the in-process
-  tuner does. It then sends back the results (histories as JSON) and the hyperparameters its
-  build registered.
+  child's tuner has a :class:`~tuner.execution.remote.RemoteOracle` whose requests travel over a
+  socket as the JSON messages of :mod:`tuner.execution.messages`, answered by an
+  :class:`~tuner.execution.service.OracleService` in the parent.
+- Training data: numpy arrays of the fit arguments go through memory-mapped files
+  (:mod:`tuner.execution.shared_arrays`).
+- The rest travels parent to child with cloudpickle (functions defined in ``__main__`` by
+  value): the tuner's attributes shipped to a trial (:mod:`tuner.execution.shipping`), the other
+  fit arguments, the trial (as its JSON form). The child never unpickles anything read from the
+  project directory, and everything it sends back is JSON.
+- The child runs the tuner's own ``run_trial`` and writes the trial's checkpoint as the
+  in-process tuner does. It then sends back the results and the hyperparameters its build
+  registered.
 - Failures keep their meaning: an exception in the child is raised in the parent as the same
   :mod:`tuner.errors` class (or :class:`~tuner.errors.TrialProcessError` for any other
   exception), with the child's traceback in the message; a child that dies (killed, out of
@@ -36,42 +34,27 @@ import os
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
-import tempfile
-import traceback
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from tuner import errors
-from tuner.hyperparameters import HyperParameter, HyperParameters, hyperparameter_from_config
-from tuner.trial import Trial, TrialStatus
+from tuner.execution import messages
+from tuner.execution.channel import SocketChannel
+from tuner.execution.remote import RemoteOracle
+from tuner.execution.service import OracleService
+from tuner.execution.shared_arrays import SharedTrainingData, load_shared
+from tuner.execution.shipping import shipped_state
+from tuner.hyperparameters import HyperParameters
+from tuner.trial import Trial
 
 if TYPE_CHECKING:
     from tuner.integrations.keras import Tuner
 
 #: The accepted values of ``Tuner(trial_isolation=...)``.
 ISOLATION_MODES = ("none", "process")
-#: Tuner attributes that stay in the parent: the oracle and its storage (the child talks to
-#: them over the socket), the console, search callbacks, and this module's own state.
-PARENT_ONLY_ATTRIBUTES = frozenset(
-    {
-        "oracle",
-        "_storage",
-        "_display",
-        "_search_callbacks",
-        "workers",
-        "logger",
-        "_tensorboard_hparams",
-        "_trial_data",
-    }
-)
-_HEADER = struct.Struct("!Q")
 
 
 def check_isolation(mode: str) -> str:
@@ -82,114 +65,6 @@ def check_isolation(mode: str) -> str:
             "trial in the search process, 'process' in a fresh subprocess."
         )
     return mode
-
-
-# --- framing over the socket ---------------------------------------------------------------------
-class _Channel:
-    """Length-prefixed frames over a connected socket."""
-
-    def __init__(self, connection: socket.socket):
-        self._connection = connection
-
-    def send(self, payload: bytes) -> None:
-        self._connection.sendall(_HEADER.pack(len(payload)) + payload)
-
-    def receive(self) -> bytes:
-        (length,) = _HEADER.unpack(self._receive_exactly(_HEADER.size))
-        return self._receive_exactly(length)
-
-    def _receive_exactly(self, count: int) -> bytes:
-        chunks = []
-        while count:
-            chunk = self._connection.recv(min(count, 1 << 20))
-            if not chunk:
-                raise EOFError("the other end of the trial channel closed")
-            chunks.append(chunk)
-            count -= len(chunk)
-        return b"".join(chunks)
-
-    def send_json(self, message: Mapping[str, Any]) -> None:
-        self.send(json.dumps(message, allow_nan=True).encode())
-
-    def receive_json(self) -> dict[str, Any]:
-        return json.loads(self.receive())
-
-    def close(self) -> None:
-        self._connection.close()
-
-
-# --- training data through memory-mapped files -----------------------------------------------
-@dataclass(frozen=True)
-class _ArrayFile:
-    """Stands for a numpy array of the fit arguments, saved as an ``.npy`` file."""
-
-    path: str
-
-
-class SharedTrainingData:
-    """The numpy arrays of a search's fit arguments, saved once as ``.npy`` files.
-
-    The files live in a private temporary folder (never the project directory), removed when
-    this object is collected or the interpreter exits.
-
-    Example:
-        >>> data = SharedTrainingData()
-        >>> shared = data.share({"x": np.zeros((4, 2))})
-        >>> type(shared["x"]).__name__
-        '_ArrayFile'
-    """
-
-    def __init__(self) -> None:
-        self.folder = tempfile.mkdtemp(prefix="tuner-trial-data-")
-        self._finalizer = weakref.finalize(self, shutil.rmtree, self.folder, True)
-        # id(array) -> (array, its file); the array is held so that its id stays its own.
-        self._files: dict[int, tuple[np.ndarray, _ArrayFile]] = {}
-
-    def share(self, value: Any) -> Any:
-        """``value`` with every numpy array (in tuples, lists and dicts) replaced by its file.
-
-        Arrays of the previous call that are not among these are deleted from disk.
-        """
-        seen: set[int] = set()
-        shared = self._replace(value, seen)
-        for key in set(self._files) - seen:
-            _, stale = self._files.pop(key)
-            os.unlink(stale.path)
-        return shared
-
-    def _replace(self, value: Any, seen: set[int]) -> Any:
-        if isinstance(value, np.ndarray) and value.dtype != object:
-            seen.add(id(value))
-            if id(value) not in self._files:
-                path = os.path.join(self.folder, f"{len(os.listdir(self.folder))}.npy")
-                np.save(path, value, allow_pickle=False)
-                self._files[id(value)] = (value, _ArrayFile(path))
-            return self._files[id(value)][1]
-        if isinstance(value, tuple):
-            return tuple(self._replace(item, seen) for item in value)
-        if isinstance(value, list):
-            return [self._replace(item, seen) for item in value]
-        if isinstance(value, dict):
-            return {key: self._replace(item, seen) for key, item in value.items()}
-        return value
-
-    def close(self) -> None:
-        """Deletes the files now."""
-        self._files.clear()
-        self._finalizer()
-
-
-def _load_shared(value: Any) -> Any:
-    """Inverse of :meth:`SharedTrainingData.share`, in the child: read-only memory maps."""
-    if isinstance(value, _ArrayFile):
-        return np.load(value.path, mmap_mode="r", allow_pickle=False)
-    if isinstance(value, tuple):
-        return tuple(_load_shared(item) for item in value)
-    if isinstance(value, list):
-        return [_load_shared(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _load_shared(item) for key, item in value.items()}
-    return value
 
 
 class _Child:
@@ -206,7 +81,7 @@ class _Child:
             env=environment,
         )
         child_socket.close()
-        self.channel = _Channel(parent_socket)
+        self.channel = SocketChannel(parent_socket)
 
     def close(self, timeout: float = 30) -> None:
         """Closes the socket (a waiting child then exits) and reaps the process."""
@@ -262,74 +137,12 @@ class TrialProcesses:
         self._finalizer()
 
 
-# --- what run_trial returns, as JSON -----------------------------------------------------------
-class ReturnedHistory:
-    """The parent's copy of a Keras ``History`` from the child: ``history`` and ``epoch``."""
-
-    def __init__(self, history: dict[str, list[float]], epoch: list[int]):
-        self.history = history
-        self.epoch = epoch
-
-
-def _encode_results(results: Any) -> Any:
-    from tuner.integrations.cross_validation import CrossValidationResults
-
-    if isinstance(results, CrossValidationResults):
-        return {"cross_validation": [dict(record) for record in results]}
-    if isinstance(results, list):
-        return {"list": [_encode_results(item) for item in results]}
-    history = getattr(results, "history", None)
-    if isinstance(history, Mapping):
-        return {
-            "history": {
-                name: [float(v) for v in values if np.ndim(v) == 0]
-                for name, values in history.items()
-            },
-            "epoch": [int(e) for e in (getattr(results, "epoch", None) or [])],
-        }
-    if isinstance(results, Mapping):
-        return {"metrics": {name: float(value) for name, value in results.items()}}
-    if results is None:
-        return {"none": True}
-    try:
-        return {"value": float(results)}
-    except (TypeError, ValueError):
-        raise errors.FatalTypeError(
-            f"run_trial returned a {type(results).__name__}, which cannot be sent back from the "
-            "trial's subprocess (trial_isolation='process'): return a number, a dict of "
-            "metrics, a Keras History, or a list of them."
-        ) from None
-
-
-def _decode_results(encoded: Mapping[str, Any]) -> Any:
-    from tuner.integrations.cross_validation import CrossValidationResults
-
-    if "cross_validation" in encoded:
-        return CrossValidationResults(encoded["cross_validation"])
-    if "list" in encoded:
-        return [_decode_results(item) for item in encoded["list"]]
-    if "history" in encoded:
-        return ReturnedHistory(encoded["history"], encoded["epoch"])
-    if "metrics" in encoded:
-        return dict(encoded["metrics"])
-    if "none" in encoded:
-        return None
-    return encoded["value"]
-
-
 # --- the parent's side -----------------------------------------------------------------------
-def _tuner_state(tuner: Tuner) -> dict[str, Any]:
-    """The tuner's attributes the child needs (all but :data:`PARENT_ONLY_ATTRIBUTES`)."""
-    return {
-        name: value for name, value in vars(tuner).items() if name not in PARENT_ONLY_ATTRIBUTES
-    }
-
-
 def _unpicklable_error(tuner: Tuner, error: Exception) -> errors.FatalError:
     """Names what could not be pickled for the child: a tuner setting or the fit arguments."""
     import cloudpickle
 
-    for name, value in _tuner_state(tuner).items():
+    for name, value in shipped_state(tuner, "trial").items():
         try:
             cloudpickle.dumps(value)
         except Exception as culprit:
@@ -356,38 +169,6 @@ def _child_command(child_socket: int) -> list[str]:
     return [sys.executable, "-c", bootstrap, json.dumps(sys.path), str(child_socket)]
 
 
-def _serve(tuner: Tuner, request: Mapping[str, Any]) -> Any:
-    """Runs one oracle request of the child; returns its JSON answer."""
-    call = request["call"]
-    if call == "update_trial":
-        status = tuner.oracle.update_trial(
-            request["trial_id"], request["metrics"], step=request["step"]
-        )
-        return TrialStatus(status).value
-    if call == "record_execution":
-        tuner.oracle.record_execution(request["trial_id"], request["record"])
-        return None
-    if call == "sample_new_entry":
-        hyperparameter = hyperparameter_from_config(request["hyperparameter"])
-        return tuner.oracle.sample_new_entry(request["trial_id"], hyperparameter)
-    raise errors.FatalValueError(f"Unknown request from a trial subprocess: {call!r}.")
-
-
-def _raise_child_error(failure: Mapping[str, Any]) -> None:
-    """Raises the child's exception in the parent, with the child's traceback."""
-    error_class = getattr(errors, failure["type"], None)
-    message = (
-        f"Trial failed in its subprocess (trial_isolation='process'):\n{failure['traceback']}"
-    )
-    if (
-        failure.get("module") == errors.__name__
-        and isinstance(error_class, type)
-        and issubclass(error_class, Exception)
-    ):
-        raise error_class(message)
-    raise errors.TrialProcessError(message)
-
-
 def _describe_exit(returncode: int | None) -> str:
     if returncode is None:
         return "did not exit"
@@ -396,6 +177,17 @@ def _describe_exit(returncode: int | None) -> str:
         hint = " (the system may have run out of memory)" if name == "SIGKILL" else ""
         return f"was killed by {name}{hint}"
     return f"exited with status {returncode}"
+
+
+def _raise_child_error(failure: Mapping[str, Any]) -> None:
+    """Raises the child's exception in the parent, with the child's traceback."""
+    message = (
+        f"Trial failed in its subprocess (trial_isolation='process'):\n{failure['traceback']}"
+    )
+    error = messages.rebuild_error(failure, message)
+    if not isinstance(error, errors.TunerError):  # a built-in class: not the tuner's meaning
+        error = errors.TrialProcessError(message)
+    raise error
 
 
 def run_trial_in_subprocess(
@@ -422,12 +214,7 @@ def run_trial_in_subprocess(
         payload = cloudpickle.dumps(
             {
                 "tuner_class": type(tuner),
-                "tuner_state": _tuner_state(tuner),
-                "oracle": {
-                    "objective": tuner.oracle.objective,
-                    "seed": tuner.oracle.seed,
-                    "effective_seed": tuner.oracle._seed,
-                },
+                "tuner_state": shipped_state(tuner, "trial"),
                 "trial": trial.to_dict(),
                 "fit_args": shared_args,
                 "fit_kwargs": shared_kwargs,
@@ -438,6 +225,7 @@ def run_trial_in_subprocess(
     child = processes.take()
     if tuner.oracle.remaining_trials != 0:  # 0: this is the last trial, no spare needed
         processes.start_spare()
+    service = OracleService(tuner.oracle)
     try:
         child.channel.send(payload)
         while True:
@@ -451,56 +239,20 @@ def run_trial_in_subprocess(
                     "results."
                 ) from None
             if "call" in message:
-                child.channel.send_json({"result": _serve(tuner, message)})
-            else:  # the end: results, or an error; either way the hyperparameters it met
-                outcome = message.get("done") or message["failed"]
-                registered = HyperParameters.from_config(outcome["hyperparameters"])
-                trial.hyperparameters.merge(registered, overwrite=False)
-                if "failed" in message:
-                    _raise_child_error(message["failed"])
-                return _decode_results(outcome["results"])
+                child.channel.send_json(service.handle(message))
+                continue
+            # The end: results, or an error; either way the hyperparameters its build met.
+            outcome = message.get("done") or message["failed"]
+            registered = HyperParameters.from_config(outcome["hyperparameters"])
+            trial.hyperparameters.merge(registered, overwrite=False)
+            if "failed" in message:
+                _raise_child_error(message["failed"])
+            return messages.decode_result(outcome["results"])
     finally:
         child.close()
 
 
 # --- the child's side ------------------------------------------------------------------------
-class _OracleProxy:
-    """What ``run_trial`` uses of the oracle, answered by the parent's oracle over the socket."""
-
-    def __init__(self, channel: _Channel, objective: Any, seed: int | None, effective_seed: int):
-        self._channel = channel
-        self.objective = objective
-        self.seed = seed
-        self._seed = effective_seed
-
-    def _call(self, call: str, **arguments: Any) -> Any:
-        self._channel.send_json({"call": call, **arguments})
-        return self._channel.receive_json()["result"]
-
-    def update_trial(
-        self, trial_id: str, metrics: Mapping[str, float], step: int = 0
-    ) -> TrialStatus:
-        metrics = {name: float(value) for name, value in metrics.items()}
-        return TrialStatus(
-            self._call("update_trial", trial_id=trial_id, metrics=metrics, step=int(step))
-        )
-
-    def record_execution(self, trial_id: str, record: Mapping[str, Any]) -> None:
-        self._call("record_execution", trial_id=trial_id, record=dict(record))
-
-    def sample_new_entry(self, trial_id: str, hyperparameter: HyperParameter) -> Any:
-        config = {"class_name": hyperparameter.type_name, "config": hyperparameter.get_config()}
-        return self._call("sample_new_entry", trial_id=trial_id, hyperparameter=config)
-
-    def __getattr__(self, name: str) -> Any:
-        raise AttributeError(
-            f"oracle.{name} is not available inside a trial's subprocess "
-            "(trial_isolation='process'): run_trial may use oracle.objective, oracle.seed, "
-            "update_trial, record_execution and sample_new_entry. Use trial_isolation='none' "
-            "for a run_trial that needs more."
-        )
-
-
 def child_main(socket_descriptor: int) -> None:
     """Entry point of a trial's subprocess: receives the trial, runs it, reports back."""
     import cloudpickle
@@ -508,45 +260,37 @@ def child_main(socket_descriptor: int) -> None:
     # The expensive imports first: a spare child does them while the current trial trains.
     importlib.import_module("tuner.integrations.keras")
 
-    channel = _Channel(socket.socket(fileno=socket_descriptor))
+    channel = SocketChannel(socket.socket(fileno=socket_descriptor))
     try:
         payload = cloudpickle.loads(channel.receive())  # from the parent's memory, see above
     except EOFError:
         return
     hp: HyperParameters | None = None
     try:
-        oracle = _OracleProxy(
-            channel,
-            payload["oracle"]["objective"],
-            payload["oracle"]["seed"],
-            payload["oracle"]["effective_seed"],
-        )
+        oracle = RemoteOracle(channel.call)
         runner = payload["tuner_class"].__new__(payload["tuner_class"])
         runner.__dict__.update(payload["tuner_state"])
-        runner.oracle = oracle
-        runner.trial_isolation = "none"
-        runner._trial_data = None
+        # What stays in the parent, replaced by the child's own.
+        runner.oracle, runner.trial_isolation, runner._trial_data = oracle, "none", None
         runner._tensorboard_hparams = {}
         trial = Trial.from_dict(payload["trial"])
         hp = trial.hyperparameters
         hp.new_entry_sampler = lambda entry: oracle.sample_new_entry(trial.trial_id, entry)
         results = runner.run_trial(
-            trial, *_load_shared(payload["fit_args"]), **_load_shared(payload["fit_kwargs"])
+            trial, *load_shared(payload["fit_args"]), **load_shared(payload["fit_kwargs"])
         )
         hp.new_entry_sampler = None
         channel.send_json(
-            {"done": {"results": _encode_results(results), "hyperparameters": hp.get_config()}}
-        )
-    except BaseException as error:  # reported to the parent, which decides what it means
-        channel.send_json(
             {
-                "failed": {
-                    "type": type(error).__name__,
-                    "module": type(error).__module__,
-                    "traceback": traceback.format_exc(),
-                    "hyperparameters": hp.get_config() if hp is not None else {},
+                "done": {
+                    "results": messages.encode_result(results),
+                    "hyperparameters": hp.get_config(),
                 }
             }
         )
+    except BaseException as error:  # reported to the parent, which decides what it means
+        failure = messages.encode_error(error)
+        failure["hyperparameters"] = hp.get_config() if hp is not None else {}  # type: ignore[assignment]
+        channel.send_json({"failed": failure})
     finally:
         channel.close()

@@ -10,13 +10,16 @@ import shutil
 import zipfile
 import zlib
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import keras
 import numpy as np
 
 from tuner import errors
+from tuner.execution.records import CrossValidationResults, normalize_result
+from tuner.execution.shipping import Travel
 from tuner.hypermodel import HyperModel
 from tuner.hyperparameters import HyperParameters
 from tuner.integrations import cross_validation, isolation
@@ -150,6 +153,21 @@ class Tuner(BaseTuner):
         >>> tuner = kt.Tuner(kt.oracles.RandomSearchOracle("val_loss", max_trials=2),
         ...                  build_model, directory="runs", project_name="regression")
     """
+
+    _attribute_travel: ClassVar[dict[str, Travel]] = {
+        "keep_top_k": Travel.EVERYWHERE,
+        "trial_isolation": Travel.EVERYWHERE,
+        "cv": Travel.EVERYWHERE,
+        "max_model_size": Travel.EVERYWHERE,
+        "optimizer": Travel.EVERYWHERE,
+        "loss": Travel.EVERYWHERE,
+        "metrics": Travel.EVERYWHERE,
+        "distribution_strategy": Travel.EVERYWHERE,
+        "executions_per_trial": Travel.EVERYWHERE,
+        "_current_model": Travel.EVERYWHERE,  # None between trials
+        "_trial_data": Travel.NOWHERE,  # this process's trial subprocesses
+        "_tensorboard_hparams": Travel.NOWHERE,  # writers of this process's event files
+    }
 
     def __init__(
         self,
@@ -452,7 +470,7 @@ class Tuner(BaseTuner):
 
     def _run_cross_validated_trial(
         self, trial: Trial, *fit_args: Any, **fit_kwargs: Any
-    ) -> cross_validation.CrossValidationResults:
+    ) -> CrossValidationResults:
         """Trains one model per fold and execution, validated on the fold's held-out part.
 
         Each finished fold is persisted at once (``oracle.record_execution``); the folds a
@@ -465,7 +483,7 @@ class Tuner(BaseTuner):
         # The oracle's effective seed (persisted in project.json): a resumed search, and every
         # trial, get the same folds even when the user gave no seed.
         folds = cross_validation.split_indices(
-            self.cv, data.n_samples, data.y, groups, seed=self.oracle._seed
+            self.cv, data.n_samples, data.y, groups, seed=self.oracle.effective_seed
         )
         objective = self.oracle.objective
         finished = cross_validation.finished_runs(trial)
@@ -477,7 +495,7 @@ class Tuner(BaseTuner):
         has_checkpoint = bool(records)  # a fold is recorded only after the checkpoint
         best_score = None
         for record in records:
-            score = record.get("score")
+            score = record.score
             if (
                 score is not None
                 and is_finite_number(score)
@@ -491,10 +509,9 @@ class Tuner(BaseTuner):
                     continue
                 run = fold * self.executions_per_trial + execution
                 history, reporter = self._run_execution(trial, run, args, kwargs)
-                record = cross_validation.fold_record(
-                    self._execution_record(history), objective, fold, execution
-                )
-                score = record["score"]
+                run_record = normalize_result(history, objective).records[0]
+                record = replace(run_record, fold=fold, execution=execution)
+                score = record.score
                 improves = is_finite_number(score) and (
                     best_score is None or objective.better_than(score, best_score)
                 )
@@ -508,15 +525,9 @@ class Tuner(BaseTuner):
                 records.append(record)
                 if reporter.stopped:  # the oracle ended the trial early: no more folds
                     self._current_model = None
-                    return cross_validation.CrossValidationResults(records)
+                    return CrossValidationResults(records)
         self._current_model = None
-        return cross_validation.CrossValidationResults(records)
-
-    def _record_results(self, trial: Trial, results: Any) -> None:
-        if isinstance(results, cross_validation.CrossValidationResults):
-            cross_validation.record_cross_validation_results(self.oracle, trial, results)
-        else:
-            super()._record_results(trial, results)
+        return CrossValidationResults(records)
 
     def _build_and_fit_model(self, trial: Trial, *fit_args: Any, **fit_kwargs: Any) -> Any:
         """Builds the trial's model and fits it; returns what ``HyperModel.fit`` returned."""

@@ -22,9 +22,11 @@ import inspect
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from tuner import errors
+from tuner.execution.records import CrossValidationResults, ExecutionRecord
+from tuner.execution.shipping import Travel
 from tuner.hypermodel import HyperModel
 from tuner.integrations import cross_validation
 from tuner.oracles.base import Oracle
@@ -197,6 +199,13 @@ class SklearnTuner(BaseTuner):
         3
     """
 
+    _attribute_travel: ClassVar[dict[str, Travel]] = {
+        name: Travel.EVERYWHERE
+        for name in (
+            "scoring", "metrics", "cv", "model_format", "trusted_types", "trust_pickle", "_scorer"
+        )
+    }  # fmt: skip
+
     def __init__(
         self,
         oracle: Oracle,
@@ -322,12 +331,12 @@ class SklearnTuner(BaseTuner):
 
     def run_trial(
         self, trial: Trial, X: Any, y: Any = None, sample_weight: Any = None, groups: Any = None
-    ) -> cross_validation.CrossValidationResults:
+    ) -> CrossValidationResults:
         """Fits and scores one estimator per fold not yet finished; returns the fold records."""
         n_samples = cross_validation.num_samples(X, "X")
         # The oracle's effective seed (persisted): the same folds in every trial and on resume.
         folds = cross_validation.split_indices(
-            self.cv, n_samples, y, groups, seed=self.oracle._seed
+            self.cv, n_samples, y, groups, seed=self.oracle.effective_seed
         )
         finished = cross_validation.finished_runs(trial)
         records = [record for (fold, _), record in finished.items() if fold < len(folds)]
@@ -353,14 +362,14 @@ class SklearnTuner(BaseTuner):
                 cross_validation.take_rows(sample_weight, held_out),
             )
             # One fit per fold, nothing per epoch: the best step is 0, as in keras-tuner.
-            record = cross_validation.fold_record(
-                {"metrics": metrics, "best_step": 0}, self.oracle.objective, fold, 0
+            record = ExecutionRecord.scored(
+                metrics, self.oracle.objective, best_step=0, fold=fold, execution=0
             )
             if fold == last_fold:  # stored before it is recorded, so a record implies the file
                 self.save_model(trial.trial_id, estimator)
             self.oracle.record_execution(trial.trial_id, record)
             records.append(record)
-        return cross_validation.CrossValidationResults(records)
+        return CrossValidationResults(records)
 
     def _build_estimator(self, trial: Trial) -> Any:
         estimator = self.hypermodel.build(trial.hyperparameters)  # type: ignore[union-attr]
@@ -406,12 +415,6 @@ class SklearnTuner(BaseTuner):
                 value = metric(y_held_out, predictions, **weighting)
                 metrics[_metric_name(metric)] = float(value)
         return metrics
-
-    def _record_results(self, trial: Trial, results: Any) -> None:
-        if isinstance(results, cross_validation.CrossValidationResults):
-            cross_validation.record_cross_validation_results(self.oracle, trial, results)
-        else:
-            super()._record_results(trial, results)
 
     # --- stored estimators -----------------------------------------------------------------------
     def _model_path(self, trial_id: str, model_format: str) -> Path:

@@ -21,24 +21,24 @@ import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar
 
 import numpy as np
 
 from tuner.errors import (
     FatalTypeError,
     FatalValueError,
-    ObjectiveNotFoundError,
     ProjectMismatchError,
     TooManyFailedTrialsError,
 )
+from tuner.execution.handle import OracleHandle
+from tuner.execution.records import ExecutionRecord
+from tuner.execution.scoring import score_trial
 from tuner.hyperparameters import Fixed, HyperParameter, HyperParameters
 from tuner.objective import (
-    DEFAULT_OBJECTIVE_NAME,
     AnyObjective,
     Objective,
     create_objective,
-    is_default_objective,
     is_finite_number,
     objective_from_dict,
 )
@@ -101,29 +101,8 @@ class Proposal:
         return cls(ProposalAction.STOP)
 
 
-@runtime_checkable
-class OracleLike(Protocol):
-    """What the search loop needs from an oracle: a local one, or a proxy to a remote one."""
-
-    objective: AnyObjective
-
-    def create_trial(self, tuner_id: str) -> Trial: ...
-
-    def update_trial(
-        self, trial_id: str, metrics: Mapping[str, float], step: int = 0
-    ) -> TrialStatus: ...
-
-    def end_trial(self, trial: Trial) -> None: ...
-
-    def update_space(self, hyperparameters: HyperParameters) -> None: ...
-
-    def sample_new_entry(self, trial_id: str, hyperparameter: HyperParameter) -> Any: ...
-
-    def get_trial(self, trial_id: str) -> Trial: ...
-
-    def get_best_trials(self, num_trials: int = 1) -> list[Trial]: ...
-
-    def record_execution(self, trial_id: str, record: Mapping[str, Any]) -> None: ...
+#: The earlier name of :class:`~tuner.execution.OracleHandle`, kept for code that imports it.
+OracleLike = OracleHandle
 
 
 def values_key(values: Mapping[str, Any]) -> str:
@@ -271,7 +250,7 @@ class Oracle:
         self.hyperparameters.overrides |= {hp.name for hp in self.hyperparameters.space}
         self.allow_new_entries = allow_new_entries
         self.tune_new_entries = tune_new_entries
-        #: The seed the user gave (None: none given).
+        #: The seed the user gave (None: none given); :attr:`effective_seed` is the one in use.
         self.seed = seed
         self._seed = int(seed) if seed is not None else secrets.randbits(31)
         self.max_retries_per_trial = max_retries_per_trial
@@ -299,6 +278,15 @@ class Oracle:
         #: An optional early-stopping rule consulted at every reported step, on top of the
         #: algorithm's own (e.g. ``MedianStoppingRule``); not persisted: set it again on resume.
         self.stopping_rule: StoppingRule | None = None
+
+    @property
+    def effective_seed(self) -> int:
+        """The seed in use: the one given, or one drawn at random and kept in ``project.json``.
+
+        The same in every process of a search and after a resume, so that what is drawn from
+        it (cross-validation folds, proposals) repeats.
+        """
+        return self._seed
 
     # --- the algorithm contract ------------------------------------------------------------------
     def _propose(self, trial_id: str) -> Proposal:
@@ -538,7 +526,7 @@ class Oracle:
             self.save()
             return trial
 
-    def record_execution(self, trial_id: str, record: Mapping[str, Any]) -> None:
+    def record_execution(self, trial_id: str, record: ExecutionRecord | Mapping[str, Any]) -> None:
         """Appends one finished execution (or cross-validation fold) to a running trial.
 
         The trial's file is rewritten at once (atomically), so a search killed later in the
@@ -546,12 +534,12 @@ class Oracle:
 
         Args:
             trial_id: A RUNNING trial.
-            record: JSON-compatible, with the keys of ``trial.executions`` entries
+            record: An :class:`~tuner.execution.ExecutionRecord`, or a dict in its JSON form
                 (``"metrics"``, ``"best_step"``, ``"score"``, and ``"fold"`` for a fold).
         """
         with self._lock:
             trial = self.trials[trial_id]
-            trial.executions.append(dict(record))
+            trial.executions.append(ExecutionRecord.of(record))
             self._storage.save_trial(trial)
 
     def _unrecorded_trial(self, status: TrialStatus) -> Trial:
@@ -710,38 +698,8 @@ class Oracle:
             stored.metrics = incoming.metrics
 
     def _score(self, trial: Trial) -> None:
-        """Sets the score of a finished trial from its metrics; NaN or inf fails the trial."""
-        if trial.score is None:
-            names = self.objective.metric_names
-            missing = [name for name in names if not trial.metrics.exists(name)]
-            if missing:
-                logged = sorted(trial.metrics.metrics)
-                if is_default_objective(self.objective):
-                    raise ObjectiveNotFoundError(
-                        f"No objective was given, so trial {trial.trial_id} must report the "
-                        f"metric {DEFAULT_OBJECTIVE_NAME!r} (what a single number returned by "
-                        f"run_trial is recorded as); it logged only {logged}. Pass one of these "
-                        "as objective= to the tuner or oracle."
-                    )
-                raise ObjectiveNotFoundError(
-                    f"The objective {self.objective!r} needs the metric(s) {missing}, but trial "
-                    f"{trial.trial_id} logged only {logged}. Choose one of these as objective, "
-                    "or add the metric (e.g. compile(metrics=[...]) and validation data)."
-                )
-            if isinstance(self.objective, Objective):
-                trial.score = trial.metrics.get_best_value(self.objective.name)
-                trial.best_step = trial.metrics.get_best_step(self.objective.name)
-            else:  # combine the objectives at the last common step
-                last = {name: trial.metrics.get_last_value(name) for name in names}
-                trial.score = self.objective.get_value(last)
-                trial.best_step = trial.metrics.get_history(names[0])[-1].step
-        if not is_finite_number(trial.score):
-            trial.message = (
-                f"The objective {self.objective.name} is {trial.score}: training diverged or "
-                "produced invalid values, so this trial is not a candidate for best."
-            )
-            trial.status = TrialStatus.FAILED
-            trial.retryable = False
+        """Sets the score of a finished trial (:func:`~tuner.execution.scoring.score_trial`)."""
+        score_trial(self.objective, trial)
 
     def _update_best(self, trial: Trial) -> None:
         if trial.status != TrialStatus.COMPLETED or not is_finite_number(trial.score):

@@ -1,0 +1,120 @@
+"""The one rule that turns what a trial reported into its score and best step.
+
+- A trial with execution records (what ``run_trial`` returned, or the folds it recorded):
+  each metric is averaged over each fold's executions, then over the folds (a trial that is
+  not cross-validated is one fold); the score is the objective's value of these means, and the
+  best step the most common best step of the records.
+- A trial without records (``run_trial`` reported through ``oracle.update_trial`` and returned
+  None): the objective's best value over the reported steps; with several objectives, their
+  combination at the last step.
+- A score that is not a finite number fails the trial: it can never be the best.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from tuner.errors import ObjectiveNotFoundError
+from tuner.execution.records import ExecutionRecord
+from tuner.objective import (
+    DEFAULT_OBJECTIVE_NAME,
+    Objective,
+    is_default_objective,
+    is_finite_number,
+)
+
+if TYPE_CHECKING:
+    from tuner.trial import MetricsTracker, Trial
+
+
+def mean_metrics(records: Sequence[ExecutionRecord | Mapping[str, Any]]) -> dict[str, float]:
+    """The metrics every record holds, averaged within each fold, then over the folds.
+
+    Example:
+        >>> records = [{"metrics": {"loss": 1.0}}, {"metrics": {"loss": 2.0, "acc": 0.5}}]
+        >>> mean_metrics([ExecutionRecord.of(r) for r in records])
+        {'loss': 1.5}
+    """
+    converted = [ExecutionRecord.of(record) for record in records]
+    if not converted:
+        return {}
+    names = set.intersection(*(set(record.metrics) for record in converted))
+    by_fold: dict[int | None, list[ExecutionRecord]] = {}
+    for record in converted:
+        by_fold.setdefault(record.fold, []).append(record)
+    means = {}
+    for name in sorted(names):
+        fold_means = [
+            sum(float(r.metrics[name]) for r in runs) / len(runs) for runs in by_fold.values()
+        ]
+        means[name] = sum(fold_means) / len(fold_means)
+    return means
+
+
+def most_common_best_step(records: Sequence[ExecutionRecord]) -> int | None:
+    """The best step most records share (the earliest among ties), or None when none has one."""
+    steps = [record.best_step for record in records if record.best_step is not None]
+    if not steps:
+        return None
+    return max(sorted(set(steps)), key=steps.count)
+
+
+def score_of_records(
+    objective: Any, records: Sequence[ExecutionRecord]
+) -> tuple[float | None, int | None]:
+    """The score and best step of a trial with these records (score None: no objective)."""
+    means = mean_metrics(records)
+    score = objective.get_value(means) if objective.has_value(means) else None
+    return score, most_common_best_step(records)
+
+
+def score_of_metrics(
+    objective: Any, metrics: MetricsTracker, trial_id: str
+) -> tuple[float | None, int | None]:
+    """The score and best step from the metrics a trial reported step by step.
+
+    Raises:
+        ObjectiveNotFoundError: The objective's metric (or one of them) was never reported.
+    """
+    names = objective.metric_names
+    missing = [name for name in names if not metrics.exists(name)]
+    if missing:
+        logged = sorted(metrics.metrics)
+        if is_default_objective(objective):
+            raise ObjectiveNotFoundError(
+                f"No objective was given, so trial {trial_id} must report the metric "
+                f"{DEFAULT_OBJECTIVE_NAME!r} (what a single number returned by run_trial is "
+                f"recorded as); it logged only {logged}. Pass one of these as objective= to the "
+                "tuner or oracle."
+            )
+        raise ObjectiveNotFoundError(
+            f"The objective {objective!r} needs the metric(s) {missing}, but trial {trial_id} "
+            f"logged only {logged}. Choose one of these as objective, or add the metric (e.g. "
+            "compile(metrics=[...]) and validation data)."
+        )
+    if isinstance(objective, Objective):
+        return metrics.get_best_value(objective.name), metrics.get_best_step(objective.name)
+    last = {name: metrics.get_last_value(name) for name in names}
+    return objective.get_value(last), metrics.get_history(names[0])[-1].step
+
+
+def score_trial(objective: Any, trial: Trial) -> None:
+    """Sets ``trial.score`` and ``trial.best_step`` by the rule above; fails a non-finite score.
+
+    Raises:
+        ObjectiveNotFoundError: The trial reported no value of the objective.
+    """
+    records = [ExecutionRecord.of(record) for record in trial.executions]
+    score, best_step = score_of_records(objective, records) if records else (None, None)
+    if score is None:
+        score, best_step = score_of_metrics(objective, trial.metrics, trial.trial_id)
+    trial.score = float(score) if is_finite_number(score) else score
+    trial.best_step = best_step
+    if not is_finite_number(trial.score):
+        trial.message = (
+            f"The objective {objective.name} is {trial.score}: training diverged or produced "
+            "invalid values, so this trial is not a candidate for best."
+        )
+        trial.status = "FAILED"  # type: ignore[assignment]  # Trial converts it
+        trial.retryable = False
