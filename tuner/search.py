@@ -149,6 +149,16 @@ class BaseTuner:
         self._search_callbacks: list[SearchCallback] = [self._display]
         self._open_project(oracle, overwrite)
 
+    def _init_process_state(self) -> None:
+        """Gives the attributes that never travel (:class:`Travel.NOWHERE`) fresh values.
+
+        Called on a tuner rebuilt in another process from shipped attributes; subclasses that
+        declare such attributes extend it.
+        """
+        self._storage = None  # type: ignore[assignment]  # a worker writes no project files
+        self.workers = None
+        self.logger = None
+
     # --- the project directory -------------------------------------------------------------------
     @property
     def project_dir(self) -> str:
@@ -201,7 +211,7 @@ class BaseTuner:
     def _run_trials(self, *fit_args: Any, **fit_kwargs: Any) -> None:
         """The trial loop: asks ``self.oracle`` for trials and runs them until it stops.
 
-        The one loop of every search: a Ray worker runs it too, with a proxy of the remote
+        The one loop of every search: a Ray worker runs it too, with a remote handle of the
         oracle as ``self.oracle``.
         """
         while True:

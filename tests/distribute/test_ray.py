@@ -29,6 +29,7 @@ import tuner as kt
 from tuner.distribute import artifacts
 from tuner.distribute.oracle_host import OracleHost, OracleSpec
 from tuner.errors import MissingDependencyError
+from tuner.execution.messages import request, result_of
 from tuner.hyperparameters import HyperParameters
 from tuner.oracles import GridSearchOracle, RandomSearchOracle
 from tuner.storage.json_dir import JsonDirStorage
@@ -50,19 +51,51 @@ def _space() -> HyperParameters:
     return hp
 
 
-def _host(tmp_path: Path, oracle: Any = None, reruns: int = 1) -> OracleHost:
+class _Workers:
+    """Sends a host the requests its workers would (tuner id first), as JSON texts of trials."""
+
+    def __init__(self, host: OracleHost):
+        self.host = host
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.host, name)  # worker_died, changes_since: the driver's calls
+
+    def _result(self, tuner_id: str, call: str, files: Any = None, **arguments: Any) -> Any:
+        message = request(call, **arguments)
+        if files:
+            message["files"] = files
+        return result_of(self.host.call(tuner_id, message))
+
+    def create_trial(self, tuner_id: str) -> Trial:
+        return Trial.from_dict(self._result(tuner_id, "create_trial", tuner_id=tuner_id))
+
+    def update_trial(self, tuner_id: str, trial_id: str, metrics: Any, step: int) -> str:
+        arguments = {"trial_id": trial_id, "metrics": metrics, "step": step}
+        return self._result(tuner_id, "update_trial", **arguments)
+
+    def end_trial(self, tuner_id: str, trial_json: str, files: Any) -> str:
+        trial = json.loads(trial_json)
+        return json.dumps(self._result(tuner_id, "end_trial", files, trial=trial))
+
+    def get_trial(self, trial_id: str) -> str:
+        return json.dumps(self._result("driver", "get_trial", trial_id=trial_id))
+
+    def update_space(self, config: Any) -> None:
+        self._result("driver", "update_space", hyperparameters=config)
+
+
+def _host(tmp_path: Path, oracle: Any = None, reruns: int = 1) -> _Workers:
     """A host over a project that a driver created, as ``run_distributed_search`` does."""
     oracle = oracle or GridSearchOracle(objective="loss", hyperparameters=_space(), seed=1)
     oracle.attach_storage(JsonDirStorage(tmp_path / "project"))
-    return OracleHost(OracleSpec.of(oracle), str(tmp_path / "project"), reruns)
+    return _Workers(OracleHost(OracleSpec.of(oracle), str(tmp_path / "project"), reruns))
 
 
-def _create(host: OracleHost, tuner_id: str) -> Trial:
-    text, _ = host.create_trial(tuner_id)
-    return Trial.from_dict(json.loads(text))
+def _create(host: _Workers, tuner_id: str) -> Trial:
+    return host.create_trial(tuner_id)
 
 
-def _finish(host: OracleHost, tuner_id: str, trial: Trial, loss: float = 1.0) -> Trial:
+def _finish(host: _Workers, tuner_id: str, trial: Trial, loss: float = 1.0) -> Trial:
     host.update_trial(tuner_id, trial.trial_id, {"loss": loss}, 0)
     trial.status = TrialStatus.COMPLETED
     text = host.end_trial(tuner_id, json.dumps(trial.to_dict()), {})
@@ -125,8 +158,8 @@ def test_a_host_on_another_machine_works_on_a_copy_the_driver_follows(tmp_path):
     local = tmp_path / "local"  # the driver's project, out of the host's reach (Ray Client)
     driver_oracle = GridSearchOracle(objective="loss", hyperparameters=_space(), seed=1)
     driver_oracle.attach_storage(JsonDirStorage(local))
-    host = OracleHost(
-        OracleSpec.of(driver_oracle), None, 1, artifacts.collect_project_files(local)
+    host = _Workers(
+        OracleHost(OracleSpec.of(driver_oracle), None, 1, artifacts.collect_project_files(local))
     )
     trial = _create(host, "a")
     position, files = host.changes_since(0)

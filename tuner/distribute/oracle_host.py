@@ -1,8 +1,9 @@
 """OracleHost: the one oracle of a distributed search, served to workers from a Ray actor.
 
 The host runs on the driver's node and is the only writer of the project directory while the
-search runs. Every payload is plain JSON-compatible data: trials travel as the text of
-``Trial.to_dict()``, hyperparameters as their config, files as bytes.
+search runs. Workers send it the requests of :mod:`tuner.execution.messages` (the same format a
+trial subprocess uses), which an :class:`~tuner.execution.service.OracleService` answers; this
+module adds only what a cluster needs: who owns which trial, and the trials' files.
 
 Contract:
     - Calls arrive one at a time (a synchronous Ray actor), so the oracle sees the same
@@ -16,7 +17,6 @@ Contract:
 from __future__ import annotations
 
 import inspect
-import json
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from tuner.distribute import artifacts
-from tuner.hyperparameters import HyperParameters, hyperparameter_from_config
+from tuner.execution import messages
+from tuner.execution.service import OracleService
+from tuner.hyperparameters import HyperParameters
 from tuner.objective import objective_from_dict
 from tuner.oracles.base import Oracle
 from tuner.storage.json_dir import JsonDirStorage
@@ -162,19 +164,15 @@ class OracleHost:
         self._storage = JsonDirStorage(self._project_dir, on_write=self._journal.record)
         self._oracle = spec.build()
         self._oracle.attach_storage(self._storage)
+        self._service = OracleService(self._oracle)
         self._lost_trial_reruns = lost_trial_reruns
         self._owners: dict[str, str] = {}  # trial id -> tuner id of the worker running it
         self._dead: set[str] = set()
 
     # --- for the driver --------------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
-        """What a worker's proxy needs to know once: objective, seed, max_trials."""
-        return {
-            "objective": self._oracle.objective.to_dict(),
-            "seed": self._oracle.seed,
-            "effective_seed": self._oracle.get_config()["seed"],
-            "max_trials": self._oracle.max_trials,
-        }
+        """What a worker's handle needs to know once: objective, seeds, max_trials."""
+        return self._service.describe()
 
     def worker_died(self, tuner_id: str, reason: str) -> dict[str, bool]:
         """Handles the death of the worker ``tuner_id``: its trial runs again or fails.
@@ -229,97 +227,59 @@ class OracleHost:
         remaining = self._oracle.remaining_trials
         return remaining is None or remaining > 0
 
-    # --- the OracleLike protocol, for workers ----------------------------------------------------
-    def create_trial(self, tuner_id: str) -> tuple[str, dict[str, bytes]]:
-        """The next trial for ``tuner_id``, and the checkpoint files of its parent trial.
+    # --- the workers' requests -------------------------------------------------------------------
+    def call(self, tuner_id: str, message: Mapping[str, Any]) -> dict[str, Any]:
+        """Answers one request of the worker ``tuner_id`` (:mod:`tuner.execution.messages`).
 
-        Returns:
-            The trial's JSON text, and relative path -> bytes of the parent's checkpoint (empty
-            when the trial has no parent).
+        Files that come with a request are written first, so a trial recorded as completed
+        always has its checkpoint. Reports about a trial ``tuner_id`` no longer owns are not
+        passed on (see the module docstring).
         """
+        if message.get("call") == "create_trial":
+            return self._create_trial(tuner_id)
+        trial_id = messages.trial_id_of(message)
+        if trial_id is not None and self._owners.get(trial_id) != tuner_id:
+            return self._answer_stale(message, trial_id)
+        self._write_files(message.get("files") or {})
+        if message.get("call") == "end_trial":
+            del self._owners[trial_id]  # type: ignore[arg-type]
+        return self._service.handle(message)
+
+    def _create_trial(self, tuner_id: str) -> dict[str, Any]:
+        """The next trial for ``tuner_id``, with the checkpoint files of its parent trial."""
         if tuner_id in self._dead:
-            trial = Trial("", HyperParameters(), TrialStatus.STOPPED)
-            return json.dumps(trial.to_dict()), {}
-        trial = self._oracle.create_trial(tuner_id)
+            return messages.result_reply(self._unrecorded(TrialStatus.STOPPED))
+        try:
+            trial = self._oracle.create_trial(tuner_id)
+        except Exception as error:
+            return messages.error_reply(error)
         others_running = any(other != tuner_id for other in self._oracle.ongoing_trials)
         if trial.status == TrialStatus.STOPPED and others_running:
             # Not final yet: a running trial may still grow the space (define-by-run), fail
             # and be retried, or lose its worker. Ask again later.
-            trial = Trial("", HyperParameters(), TrialStatus.IDLE)
+            return messages.result_reply(self._unrecorded(TrialStatus.IDLE))
         files: dict[str, bytes] = {}
         if trial.status == TrialStatus.RUNNING:
             self._owners[trial.trial_id] = tuner_id
             parent = trial.budget.parent_trial_id if trial.budget is not None else None
             if parent is not None:
                 files = artifacts.collect_checkpoint_files(self._project_dir, parent)
-        return json.dumps(trial.to_dict()), files
+        return messages.result_reply(trial.to_dict(), files)
 
-    def update_trial(
-        self, tuner_id: str, trial_id: str, metrics: Mapping[str, float], step: int
-    ) -> str:
-        """Records one step's metrics; returns the trial's status (STOPPED: stop training)."""
-        if self._owners.get(trial_id) != tuner_id:
-            return TrialStatus.STOPPED.value  # a worker that was declared dead: stop it
-        return TrialStatus(self._oracle.update_trial(trial_id, metrics, step=step)).value
+    def _answer_stale(self, message: Mapping[str, Any], trial_id: str) -> dict[str, Any]:
+        """The answer to a report from a worker that was declared dead: stop, change nothing."""
+        call = message.get("call")
+        if call == "update_trial":
+            return messages.result_reply(TrialStatus.STOPPED.value)
+        if call == "end_trial":
+            return messages.result_reply(self._oracle.get_trial(trial_id).to_dict())
+        return messages.result_reply(None)
 
-    def end_trial(self, tuner_id: str, trial_json: str, files: Mapping[str, bytes]) -> str:
-        """Writes the trial's files, then ends it; returns the trial as the oracle keeps it.
-
-        The files go first, so a trial recorded as completed always has its checkpoint.
-        """
-        incoming = Trial.from_dict(json.loads(trial_json))
-        if self._owners.get(incoming.trial_id) != tuner_id:
-            return json.dumps(self._oracle.get_trial(incoming.trial_id).to_dict())
-        self._write_files(files)
-        del self._owners[incoming.trial_id]
-        self._oracle.end_trial(incoming)
-        return json.dumps(self._oracle.get_trial(incoming.trial_id).to_dict())
-
-    def record_execution(
-        self,
-        tuner_id: str,
-        trial_id: str,
-        record: Mapping[str, Any],
-        files: Mapping[str, bytes],
-    ) -> None:
-        """Writes the trial's files so far, then records one finished execution (or fold)."""
-        if self._owners.get(trial_id) != tuner_id:
-            return
-        self._write_files(files)
-        self._oracle.record_execution(trial_id, record)
+    @staticmethod
+    def _unrecorded(status: TrialStatus) -> dict[str, Any]:
+        return Trial("", HyperParameters(), status).to_dict()
 
     def _write_files(self, files: Mapping[str, bytes]) -> None:
         artifacts.write_files(self._project_dir, files)
         for path in files:
             self._journal.record(path)
-
-    def update_space(self, hyperparameters_config: Mapping[str, Any]) -> None:
-        """Adds hyperparameters a worker's build met for the first time."""
-        self._oracle.update_space(HyperParameters.from_config(hyperparameters_config))
-
-    def sample_new_entry(self, trial_id: str, hyperparameter_config: Mapping[str, Any]) -> Any:
-        """The value a hyperparameter met for the first time takes in this trial.
-
-        Args:
-            trial_id: The trial whose build met it.
-            hyperparameter_config: ``{"class_name": ..., "config": ...}``, as in a space's config.
-        """
-        hyperparameter = hyperparameter_from_config(hyperparameter_config)
-        return self._oracle.sample_new_entry(trial_id, hyperparameter)
-
-    def get_space(self) -> dict[str, Any]:
-        """The search space's config."""
-        return self._oracle.get_space().get_config()
-
-    def get_trial(self, trial_id: str) -> str:
-        """One trial, as JSON text."""
-        return json.dumps(self._oracle.get_trial(trial_id).to_dict())
-
-    def get_best_trials(self, num_trials: int) -> list[str]:
-        """The best trials, as JSON texts, best first."""
-        return [json.dumps(t.to_dict()) for t in self._oracle.get_best_trials(num_trials)]
-
-    def get_trials(self) -> tuple[list[str], int | None]:
-        """Every trial, as JSON texts, and how many more trials the oracle may create."""
-        texts = [json.dumps(t.to_dict()) for t in self._oracle.trials.values()]
-        return texts, self._oracle.remaining_trials

@@ -41,7 +41,7 @@ def numbers(metrics: Mapping[str, Any]) -> dict[str, float]:
     return {str(name): float(value) for name, value in metrics.items() if _is_number(value)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ExecutionRecord(Mapping[str, Any]):
     """One finished run of a trial: an execution, or one execution of a cross-validation fold.
 
@@ -115,7 +115,8 @@ class ExecutionRecord(Mapping[str, Any]):
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form: strict JSON (non-finite numbers as strings); ``fold`` only if set."""
+        """The JSON form: strict JSON (non-finite numbers as strings); ``fold`` and
+        ``execution`` only when set."""
         document = self._view()
         document[METRICS] = {name: encode_float(value) for name, value in self.metrics.items()}
         document[SCORE] = encode_float(self.score)
@@ -126,9 +127,16 @@ class ExecutionRecord(Mapping[str, Any]):
         view[SCORE] = self.score
         if self.fold is not None:
             view[FOLD] = self.fold
-            view[EXECUTION] = self.execution if self.execution is not None else 0
+        if self.execution is not None:
+            view[EXECUTION] = self.execution
         view.update(self.extra)
         return view
+
+    def __eq__(self, other: object) -> bool:
+        # Equal to a dict holding the same JSON-form entries, as the dict records were.
+        if isinstance(other, Mapping):
+            return self._view() == dict(other)
+        return NotImplemented
 
     def __getitem__(self, key: str) -> Any:
         return self._view()[key]

@@ -11,7 +11,7 @@ settings: they travel everywhere.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 
@@ -60,6 +60,28 @@ def shipped_state(tuner: Any, destination: str) -> dict[str, Any]:
         for name, value in vars(tuner).items()
         if declared.get(name, Travel.EVERYWHERE) in wanted
     }
+
+
+def rebuild(tuner_class: type, state: Mapping[str, Any]) -> Any:
+    """A tuner of ``tuner_class`` made of shipped ``state``, without calling its constructor.
+
+    Its attributes that never travel are given this process's fresh values by the class's
+    ``_init_process_state()``; the caller then gives it an oracle handle.
+    """
+    tuner = tuner_class.__new__(tuner_class)
+    vars(tuner).update(state)
+    tuner._init_process_state()
+    return tuner
+
+
+def unpicklable_attribute(state: Mapping[str, Any], dumps: Callable[[Any], bytes]) -> str | None:
+    """The name of the first attribute in ``state`` that ``dumps`` cannot serialise."""
+    for name, value in state.items():
+        try:
+            dumps(value)
+        except Exception:
+            return name
+    return None
 
 
 def undeclared_attributes(tuner: Any, library_prefix: str = "tuner.") -> list[str]:

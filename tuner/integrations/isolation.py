@@ -46,7 +46,7 @@ from tuner.execution.channel import SocketChannel
 from tuner.execution.remote import RemoteOracle
 from tuner.execution.service import OracleService
 from tuner.execution.shared_arrays import SharedTrainingData, load_shared
-from tuner.execution.shipping import shipped_state
+from tuner.execution.shipping import rebuild, shipped_state
 from tuner.hyperparameters import HyperParameters
 from tuner.trial import Trial
 
@@ -268,11 +268,8 @@ def child_main(socket_descriptor: int) -> None:
     hp: HyperParameters | None = None
     try:
         oracle = RemoteOracle(channel.call)
-        runner = payload["tuner_class"].__new__(payload["tuner_class"])
-        runner.__dict__.update(payload["tuner_state"])
-        # What stays in the parent, replaced by the child's own.
-        runner.oracle, runner.trial_isolation, runner._trial_data = oracle, "none", None
-        runner._tensorboard_hparams = {}
+        runner = rebuild(payload["tuner_class"], payload["tuner_state"])
+        runner.oracle, runner.trial_isolation = oracle, "none"
         trial = Trial.from_dict(payload["trial"])
         hp = trial.hyperparameters
         hp.new_entry_sampler = lambda entry: oracle.sample_new_entry(trial.trial_id, entry)

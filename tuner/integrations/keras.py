@@ -240,6 +240,11 @@ class Tuner(BaseTuner):
         )
 
     # --- building -------------------------------------------------------------------------------
+    def _init_process_state(self) -> None:
+        super()._init_process_state()
+        self._trial_data = None
+        self._tensorboard_hparams = {}
+
     def _distribution_scope(self) -> contextlib.AbstractContextManager[Any]:
         """The scope of ``distribution_strategy``, or a no-op without one."""
         if self.distribution_strategy is None:
