@@ -14,7 +14,7 @@ from tuner import errors, oracles
 from tuner.callbacks import SearchCallback
 from tuner.hypermodel import HyperModel
 from tuner.hyperparameters import HyperParameters
-from tuner.locking import synchronized
+from tuner.oracles.locking import synchronized
 from tuner.objective import Objective
 from tuner.oracles import Oracle
 from tuner.results import load_results

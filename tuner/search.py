@@ -92,6 +92,8 @@ class BaseTuner:
         "tuner_id": Travel.EVERYWHERE,
     }
 
+    _storage: Storage
+
     def __init__(
         self,
         oracle: Oracle,

@@ -393,7 +393,7 @@ class Trial:
         self.metrics = MetricsTracker() if metrics is None else metrics
         self.message = message
         self.budget = budget
-        self.executions = [] if executions is None else executions
+        self.executions = records_of(executions or [])
         self.retries = retries
         self.start_time = start_time
         self.end_time = end_time

@@ -60,11 +60,11 @@ class _Workers:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.host, name)  # worker_died, changes_since: the driver's calls
 
-    def _result(self, tuner_id: str, call: str, files: Any = None, **arguments: Any) -> Any:
+    def _result(self, worker: str, call: str, files: Any = None, **arguments: Any) -> Any:
         message = request(call, **arguments)
         if files:
             message["files"] = files
-        return result_of(self.host.call(tuner_id, message))
+        return result_of(self.host.call(worker, message))
 
     def create_trial(self, tuner_id: str) -> Trial:
         return Trial.from_dict(self._result(tuner_id, "create_trial", tuner_id=tuner_id))

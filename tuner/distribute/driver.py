@@ -24,6 +24,7 @@ from tuner import errors
 from tuner.distribute import artifacts
 from tuner.distribute.oracle_host import OracleHost, OracleSpec
 from tuner.distribute.worker import TrialWorker, make_blueprint
+from tuner.oracles.base import Oracle
 
 if TYPE_CHECKING:
     from tuner.distribute.config import RayWorkers
@@ -57,11 +58,14 @@ def run_distributed_search(
         errors.TunerError: Whatever ends the search in one process (a fatal error in a trial,
             too many failed trials), raised here as it was raised on the worker.
     """
-    if len(tuner.oracle.hyperparameters) == 0 and not tuner.oracle.trials:
+    oracle = tuner.oracle
+    if not isinstance(oracle, Oracle):  # the driver serves the oracle it was given
+        raise TypeError(f"A distributed search needs a kt.Oracle, got {oracle!r}.")
+    if len(oracle.hyperparameters) == 0 and not oracle.trials:
         # Learn the space before the workers ask for trials together: with an empty space,
         # every worker but the first would wait for the first trial to define it.
         tuner._populate_initial_space()
-    spec = OracleSpec.of(tuner.oracle)
+    spec = OracleSpec.of(oracle)
     blueprint = make_blueprint(tuner)
     project_dir = os.path.abspath(tuner.project_dir)
     started_ray = False
@@ -73,7 +77,7 @@ def run_distributed_search(
     pool: _WorkerPool | None = None
     try:
         _check_resources(config)
-        reruns = max(1, tuner.oracle.max_retries_per_trial)
+        reruns = max(1, oracle.max_retries_per_trial)
         if _is_ray_client():
             # This process is outside the cluster: the host works on a copy of the project,
             # which the pool copies back here as it changes.

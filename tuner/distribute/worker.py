@@ -117,7 +117,7 @@ def remote_oracle(host: Any, tuner_id: str, project_dir: str) -> RemoteOracle:
     """
 
     def transport(message: dict[str, Any]) -> Mapping[str, Any]:
-        return _call(host.call, tuner_id, message)  # type: ignore[no-any-return]
+        return _call(host.call, tuner_id, message)
 
     return RemoteOracle(transport, _WorkerFiles(project_dir))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tuner.locking import synchronized
+from tuner.oracles.locking import synchronized
 from tuner.objective import Objective
 from tuner.oracles.base import Oracle
 

@@ -50,8 +50,11 @@ class OracleHandle(Protocol):
     objective: AnyObjective
     seed: int | None
     max_trials: int | None
-    #: Whether the tuner must discover the whole space before the first trial (grid search).
-    needs_initial_space: bool
+
+    @property
+    def needs_initial_space(self) -> bool:
+        """Whether the tuner must discover the whole space before the first trial (grid)."""
+        ...
 
     @property
     def effective_seed(self) -> int: ...

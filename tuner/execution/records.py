@@ -115,8 +115,7 @@ class ExecutionRecord(Mapping[str, Any]):
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form: strict JSON (non-finite numbers as strings); ``fold`` and
-        ``execution`` only when set."""
+        """The JSON form, in strict JSON (non-finite numbers as strings)."""
         document = self._view()
         document[METRICS] = {name: encode_float(value) for name, value in self.metrics.items()}
         document[SCORE] = encode_float(self.score)
@@ -157,7 +156,7 @@ def records_of(records: Sequence[ExecutionRecord | Mapping[str, Any]]) -> list[E
 
 
 # --- what run_trial returns ----------------------------------------------------------------------
-class CrossValidationResults(list):  # type: ignore[type-arg]
+class CrossValidationResults(list):
     """What a cross-validated ``run_trial`` returns: the trial's fold records, in any order."""
 
 

@@ -109,7 +109,7 @@ def score_trial(objective: Any, trial: Trial) -> None:
     score, best_step = score_of_records(objective, records) if records else (None, None)
     if score is None:
         score, best_step = score_of_metrics(objective, trial.metrics, trial.trial_id)
-    trial.score = float(score) if is_finite_number(score) else score
+    trial.score = float(score) if score is not None and is_finite_number(score) else score
     trial.best_step = best_step
     if not is_finite_number(trial.score):
         trial.message = (

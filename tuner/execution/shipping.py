@@ -62,13 +62,13 @@ def shipped_state(tuner: Any, destination: str) -> dict[str, Any]:
     }
 
 
-def rebuild(tuner_class: type, state: Mapping[str, Any]) -> Any:
+def rebuild(tuner_class: type[Any], state: Mapping[str, Any]) -> Any:
     """A tuner of ``tuner_class`` made of shipped ``state``, without calling its constructor.
 
     Its attributes that never travel are given this process's fresh values by the class's
     ``_init_process_state()``; the caller then gives it an oracle handle.
     """
-    tuner = tuner_class.__new__(tuner_class)
+    tuner = object.__new__(tuner_class)
     vars(tuner).update(state)
     tuner._init_process_state()
     return tuner

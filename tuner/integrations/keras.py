@@ -18,6 +18,7 @@ import keras
 import numpy as np
 
 from tuner import errors
+from tuner.execution.handle import OracleHandle
 from tuner.execution.records import CrossValidationResults, normalize_result
 from tuner.execution.shipping import Travel
 from tuner.hypermodel import HyperModel
@@ -43,7 +44,7 @@ class _TrialReporter(keras.callbacks.Callback):
     It also stops training when the oracle answers that the trial should stop.
     """
 
-    def __init__(self, oracle: Oracle, trial: Trial):
+    def __init__(self, oracle: OracleHandle, trial: Trial):
         super().__init__()
         self._oracle = oracle
         self._trial = trial
@@ -517,8 +518,10 @@ class Tuner(BaseTuner):
                 run_record = normalize_result(history, objective).records[0]
                 record = replace(run_record, fold=fold, execution=execution)
                 score = record.score
-                improves = is_finite_number(score) and (
-                    best_score is None or objective.better_than(score, best_score)
+                improves = (
+                    score is not None
+                    and is_finite_number(score)
+                    and (best_score is None or objective.better_than(score, best_score))
                 )
                 if improves or not has_checkpoint:
                     weights, _ = self._best_weights_of(reporter)

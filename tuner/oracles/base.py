@@ -576,7 +576,7 @@ class Oracle:
                     if isinstance(self.objective, Objective) or name not in objective_names:
                         trial.metrics.register(name, direction)
                     else:
-                        sub = next(o for o in self.objective.objectives if o.name == name)  # type: ignore[union-attr]
+                        sub = next(o for o in self.objective.objectives if o.name == name)
                         trial.metrics.register(name, sub.direction)
                 trial.metrics.update(name, float(value), step)
             if trial.status == TrialStatus.RUNNING and (
