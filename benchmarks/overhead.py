@@ -29,6 +29,8 @@ Usage::
     python benchmarks/overhead.py            # everything, 3 repeats
     python benchmarks/overhead.py --quick    # 100 and 300 trials, 1 repeat
     python benchmarks/overhead.py --section reload
+    git worktree add /tmp/before <commit>    # then, paired against that commit:
+    python benchmarks/overhead.py --baseline /tmp/before --quick   # add --section to run more
 """
 
 from __future__ import annotations
@@ -37,10 +39,13 @@ import argparse
 import contextlib
 import io
 import itertools
+import json
 import logging
 import math
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -801,6 +806,66 @@ SECTIONS: dict[str, Callable[[Settings], SectionResult]] = {
 }
 
 
+# --- this checkout against another one, paired -----------------------------------------------
+#: Pairs of runs (one per checkout, in alternating order) per measurement of ``--baseline``.
+BASELINE_PAIRS = 7
+
+
+def _run_in_checkout(checkout: Path, algorithm: str, trials: int, project_dir: Path) -> float:
+    """Seconds of one tuner search run in a subprocess that imports tuner from ``checkout``."""
+    environment = dict(os.environ, PYTHONPATH=str(checkout))
+    command = [sys.executable, __file__, "--child", algorithm, str(trials), str(project_dir)]
+    output = subprocess.run(command, env=environment, check=True, capture_output=True, text=True)
+    return float(json.loads(output.stdout.splitlines()[-1])["seconds"])
+
+
+def compare_with_baseline(settings: Settings, baseline: Path) -> SectionResult:
+    """This checkout's search time over ``baseline``'s, as the median of paired ratios.
+
+    Each pair runs the same search once with each checkout, one right after the other, in an
+    order that alternates from pair to pair, so slow periods of a noisy machine hit both.
+    """
+    current = Path(__file__).resolve().parent.parent
+    trials = max(settings.trial_counts)
+    rows = []
+    for algorithm in ALGORITHMS:
+        ratios, seconds = [], {"current": [], "baseline": []}
+        for pair in range(BASELINE_PAIRS):
+            order = [("current", current), ("baseline", baseline)]
+            if pair % 2:
+                order.reverse()
+            timing = {}
+            for label, checkout in order:
+                project = fresh_project(settings, f"{label}-{algorithm}-{pair}")
+                timing[label] = _run_in_checkout(checkout, algorithm, trials, project)
+                seconds[label].append(timing[label])
+            ratios.append(timing["current"] / timing["baseline"])
+        rows.append(
+            {
+                "algorithm": algorithm,
+                "trials": trials,
+                "pairs": BASELINE_PAIRS,
+                "this checkout (s, median)": median(seconds["current"]),
+                "baseline (s, median)": median(seconds["baseline"]),
+                "paired ratio (median)": median(ratios),
+                "ratio range": f"{min(ratios):.2f}-{max(ratios):.2f}",
+            }
+        )
+    columns = list(rows[0])
+    return SectionResult(
+        f"This checkout against {baseline} (search time, {trials} trials; < 1: faster)",
+        rows,
+        markdown_table(rows, columns),
+    )
+
+
+def _child_main(algorithm: str, trials: str, project_dir: str) -> int:
+    """One search of ``--baseline``: prints its timing as JSON (tuner from PYTHONPATH)."""
+    timing = run_tuner(algorithm, int(trials), 0, Path(project_dir))
+    print(json.dumps({"seconds": timing.seconds, "tuner": tuner.__file__}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 and 300 trials, 1 repeat")
@@ -816,12 +881,21 @@ def main(argv: list[str] | None = None) -> int:
         "--tools", nargs="+", choices=TOOLS, default=list(TOOLS), help="tools to compare"
     )
     parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout of tuner (e.g. `git worktree add /tmp/before <commit>`): also "
+        "report this checkout's search time over that one's, as paired ratios",
+    )
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument(
         "--workdir",
         type=Path,
         help="where project directories are written (default: a temporary folder on the same "
         "disk as this repository, so that fsync costs what it costs for users)",
     )
     args = parser.parse_args(argv)
+    if args.child:
+        return _child_main(*args.child)
     trial_counts = tuple(args.trials or ((100, 300) if args.quick else (100, 1000)))
     workdir = args.workdir or Path(__file__).resolve().parent / "results" / "overhead-projects"
     workdir.mkdir(parents=True, exist_ok=True)
@@ -837,7 +911,12 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     passed = True
     try:
-        for name in args.section or list(SECTIONS):
+        if args.baseline is not None:
+            print("## baseline", flush=True)
+            result = compare_with_baseline(settings, args.baseline.resolve())
+            results["baseline"] = {"title": result.title, "rows": result.rows}
+            print(f"\n### {result.title}\n\n{result.table}\n")
+        for name in args.section or ([] if args.baseline else list(SECTIONS)):
             print(f"## {name}", flush=True)
             result = SECTIONS[name](settings)
             results[name] = {
