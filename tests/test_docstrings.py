@@ -67,7 +67,7 @@ PIP_NAMES = {"scikit-learn": "sklearn"}
 SKIPPED = {
     "tuner.distribute.config.RayWorkers": "its search needs a Ray cluster",
     "tuner.distribute.oracle_host.OracleHost": "needs a Ray cluster",
-    "tuner.distribute.worker.OracleProxy": "needs an OracleHost actor on a Ray cluster",
+    "tuner.distribute.worker.remote_oracle": "needs an OracleHost actor on a Ray cluster",
     "tuner.distribute.worker.TrialWorker": "needs an OracleHost actor on a Ray cluster",
 }
 
