@@ -14,9 +14,9 @@ from tuner import errors, oracles
 from tuner.callbacks import SearchCallback
 from tuner.hypermodel import HyperModel
 from tuner.hyperparameters import HyperParameters
-from tuner.oracles.locking import synchronized
 from tuner.objective import Objective
 from tuner.oracles import Oracle
+from tuner.oracles.locking import synchronized
 from tuner.results import load_results
 from tuner.search import BaseTuner
 from tuner.trial import Budget, Trial, TrialStatus

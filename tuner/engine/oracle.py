@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tuner.oracles.locking import synchronized
 from tuner.objective import Objective
 from tuner.oracles.base import Oracle
+from tuner.oracles.locking import synchronized
 
 __all__ = ["Objective", "Oracle", "synchronized"]
