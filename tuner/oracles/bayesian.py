@@ -85,13 +85,6 @@ def _cholesky(signal_part: np.ndarray, noise: float) -> np.ndarray | None:
     return None
 
 
-def _solve(factor: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """``K^-1 right`` from the lower Cholesky factor of ``K``."""
-    from scipy.linalg import lapack
-
-    return lapack.dpotrs(factor, right, lower=1)[0]
-
-
 def _generalized_mean(inverse: np.ndarray, targets: np.ndarray) -> float:
     """The generalized least-squares constant mean ``1' K^-1 y / 1' K^-1 1``.
 
