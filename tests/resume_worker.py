@@ -12,27 +12,30 @@ import os
 import signal
 import sys
 import time
+import types
 
 import tuner as kt
-from tuner.storage import json_dir
+from tuner.storage import writer
 
 parent, max_trials, log_path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 
 if len(sys.argv) > 4:
     kill_at, when = int(sys.argv[4]), sys.argv[5]
-    real_replace = os.replace
     writes = 0
 
     def replace_then_maybe_die(source, destination):
         global writes
         writes += 1
-        if writes == kill_at and when == "BEFORE":
+        if writes == kill_at and when == "BEFORE":  # the temporary file is written and synced
             os.kill(os.getpid(), signal.SIGKILL)
-        real_replace(source, destination)
+        os.replace(source, destination)
         if writes == kill_at and when == "AFTER":
             os.kill(os.getpid(), signal.SIGKILL)
 
-    json_dir.os.replace = replace_then_maybe_die  # only the project writer's rename
+    # The project files' atomic writes (writer.write_atomic) rename through the `os` their
+    # module sees; give that module alone an `os` whose replace may die, so the count is of
+    # project-file writes only.
+    writer.os = types.SimpleNamespace(**{**vars(os), "replace": replace_then_maybe_die})
 
 
 def log(line: str) -> None:

@@ -368,14 +368,6 @@ def test_branch_values_are_sampled_from_the_active_entry():
     assert [e.min_value for e in hp.active_space({"model_type": "cnn"})[1:]] == [128]
 
 
-def test_ensure_active_values_replaces_a_value_left_by_the_other_branch():
-    hp = kt.HyperParameters()
-    _branch_model(hp)
-    hp.values["model_type"] = "cnn"
-    hp.ensure_active_values()
-    assert hp.values == {"model_type": "cnn", "units": 128}
-
-
 def test_a_conflicting_redefinition_in_the_same_branch_is_an_error():
     hp = kt.HyperParameters()
     _branch_model(hp)

@@ -39,15 +39,18 @@ def test_sigkill_at_random_and_at_write_instants_loses_and_repeats_nothing(tmp_p
     rng = random.Random(20261122)
     log = tmp_path / "log.txt"
     project = tmp_path / "p"
-    kills = 0
+    kills = aimed_kills = 0
     for attempt in range(14):
         if attempt % 2 == 0:  # aimed at a write: before or after the atomic rename
-            process = _start(
-                tmp_path, log, str(rng.randint(1, 8)), rng.choice(["BEFORE", "AFTER"])
-            )
+            when = rng.choice(["BEFORE", "AFTER"])
+            leftovers = set(tmp_path.rglob("*.tmp"))
+            process = _start(tmp_path, log, str(rng.randint(1, 8)), when)
             process.wait(timeout=120)
-            if process.returncode == -signal.SIGKILL:
+            if process.returncode == -signal.SIGKILL:  # nothing else kills it: it died writing
                 kills += 1
+                aimed_kills += 1
+                if when == "BEFORE":  # killed mid-write: the synced temporary file is left
+                    assert set(tmp_path.rglob("*.tmp")) - leftovers
         else:  # at a random moment
             process = _start(tmp_path, log)
             time.sleep(rng.uniform(0.3, 0.8))
@@ -58,6 +61,7 @@ def test_sigkill_at_random_and_at_write_instants_loses_and_repeats_nothing(tmp_p
         if project.exists():
             _check_every_file_parses(project)
     assert kills >= 10, f"only {kills} kills landed; the test did not test much"
+    assert aimed_kills >= 5, f"only {aimed_kills} of 7 kills at a write landed"
 
     final = _start(tmp_path, log)
     _, stderr = final.communicate(timeout=300)

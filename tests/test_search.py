@@ -211,3 +211,55 @@ def test_display_prints_trials_and_is_silent_with_verbose_0(tmp_path, capsys):
     quiet = _tuner(tmp_path / "q", lambda hp: hp.Float("x", 0, 1), max_trials=2)
     quiet.search(verbose=0)
     assert capsys.readouterr().out == ""
+
+
+class DeclaringHyperModel(kt.HyperModel):
+    """Declares ``optimizer`` ahead of any build; ``build`` defines ``units``."""
+
+    def __init__(self):
+        super().__init__()
+        self.builds = 0
+
+    def declare_hyperparameters(self, hp):
+        hp.Choice("optimizer", ["adam", "sgd"])
+
+    def build(self, hp):
+        self.builds += 1
+        return hp.Int("units", 1, 9)
+
+    def fit(self, hp, model, *args, **kwargs):
+        return (model - 4) ** 2 + (hp.get("optimizer") == "sgd")
+
+
+def test_declared_hyperparameters_are_in_the_space_before_any_build(tmp_path, capsys):
+    hypermodel = DeclaringHyperModel()
+    oracle = kt.oracles.RandomSearchOracle(objective="loss", max_trials=8, seed=3)
+    search = kt.BaseTuner(oracle, hypermodel, directory=str(tmp_path), project_name="p")
+    assert [hp.name for hp in search.oracle.hyperparameters.space] == ["optimizer"]
+    assert hypermodel.builds == 0
+    project = json.loads((tmp_path / "p" / "project.json").read_text())
+    assert "optimizer" in json.dumps(project)  # persisted with the space
+
+    search.search_space_summary()  # still builds once to find what build defines
+    out = capsys.readouterr().out
+    assert "optimizer (Choice)" in out and "units (Int)" in out
+
+    search.search(verbose=0)
+    tried = {trial.values["optimizer"] for trial in search.oracle.trials.values()}
+    assert tried == {"adam", "sgd"}  # tuned, as a hyperparameter build defines would be
+
+    resumed = kt.BaseTuner(
+        kt.oracles.RandomSearchOracle(objective="loss", max_trials=8, seed=3),
+        DeclaringHyperModel(),
+        directory=str(tmp_path),
+        project_name="p",
+    )
+    assert [hp.name for hp in resumed.oracle.hyperparameters.space] == ["optimizer", "units"]
+
+
+def test_declared_hyperparameters_follow_tune_new_entries(tmp_path):
+    oracle = kt.oracles.RandomSearchOracle(
+        objective="loss", max_trials=4, seed=3, tune_new_entries=False
+    )
+    search = kt.BaseTuner(oracle, DeclaringHyperModel(), directory=str(tmp_path))
+    assert not search.oracle.hyperparameters.space  # not tuned, as a new entry of build's

@@ -38,7 +38,12 @@ class HyperModel:
         raise NotImplementedError(f"{type(self).__name__} must implement build(hp).")
 
     def declare_hyperparameters(self, hp: HyperParameters) -> None:
-        """Optionally registers hyperparameters ahead of ``build``."""
+        """Optionally registers hyperparameters ahead of any ``build`` (keras-tuner's hook).
+
+        The tuner calls it once, when it is created, and adds what it defines to the search
+        space (``search_space_summary()`` lists them before the first trial). ``build`` still
+        defines them as usual; the declaration only makes them known sooner.
+        """
 
     def fit(self, hp: HyperParameters, model: Any, *args: Any, **kwargs: Any) -> Any:
         """Trains the model; override it to tune fit arguments such as ``batch_size``.

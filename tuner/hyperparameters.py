@@ -1034,20 +1034,6 @@ class HyperParameters:
         new.values = dict(values)
         return new
 
-    def ensure_active_values(self) -> None:
-        """Gives every active hyperparameter a value and drops values of inactive ones.
-
-        A value that is not legal for the name's active entry (left by another conditional
-        branch) is replaced by that entry's default too.
-        """
-        for name in list(self._hps):
-            hp = self._active_entry(name)
-            if hp is not None:
-                if name not in self.values or not hp.contains(self.values[name]):
-                    self.values[name] = hp.default
-            else:
-                self.values.pop(name, None)
-
     def get_config(self) -> dict[str, Any]:
         """JSON-ready configuration ``{"space": [...], "values": {...}}``, as keras-tuner's."""
         config: dict[str, Any] = {

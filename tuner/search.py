@@ -86,6 +86,7 @@ class BaseTuner:
         "logger": Travel.NOWHERE,
         "_display": Travel.LOOP,
         "_search_callbacks": Travel.LOOP,
+        "_declared_names": Travel.LOOP,  # read by search_space_summary only
         "hypermodel": Travel.EVERYWHERE,
         "directory": Travel.EVERYWHERE,
         "project_name": Travel.EVERYWHERE,
@@ -150,6 +151,7 @@ class BaseTuner:
         self._display = ConsoleDisplay()
         self._search_callbacks: list[SearchCallback] = [self._display]
         self._open_project(oracle, overwrite)
+        self._declare_hyperparameters()
 
     def _init_process_state(self) -> None:
         """Gives the attributes that never travel (:class:`Travel.NOWHERE`) fresh values.
@@ -185,6 +187,22 @@ class BaseTuner:
             reloaded = oracle.attach_storage(self._storage)
         if reloaded:
             print(f"Reloading Tuner from {project_dir}")
+
+    def _declare_hyperparameters(self) -> None:
+        """Adds what ``HyperModel.declare_hyperparameters`` registers to the space, as keras-tuner.
+
+        Called once the project is open (a resumed one too: names already known are kept as
+        they are), so that the declared hyperparameters are in the space before any build.
+        """
+        #: Names only the declaration put in the space (the summary still builds to find more).
+        self._declared_names: set[str] = set()
+        if self.hypermodel is None:
+            return
+        hp = self.oracle.get_space()
+        known = {entry.name for entry in hp.space}
+        self.hypermodel.declare_hyperparameters(hp)
+        self.oracle.update_space(hp)
+        self._declared_names = {entry.name for entry in hp.space} - known
 
     def add_search_callback(self, callback: SearchCallback) -> None:
         """Adds a callback that sees the search and each trial begin and end."""
@@ -382,7 +400,8 @@ class BaseTuner:
         Before the first trial the space is discovered by building the model once (only then,
         so a search that never asks pays no extra build).
         """
-        if len(self.oracle.hyperparameters) == 0 and not self.oracle.trials:
+        known = {hp.name for hp in self.oracle.hyperparameters.space}
+        if known <= self._declared_names and not self.oracle.trials:
             self._populate_initial_space()
         space = self.oracle.get_space()
         print("Search space summary")

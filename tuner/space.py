@@ -323,20 +323,6 @@ class SpaceCodec:
 
         return self._space.sample_values(choose)
 
-    def units_to_values(self, units: Mapping[str, float]) -> dict[str, Any]:
-        """Values from one unit-interval number per hyperparameter (a bucket for choices).
-
-        Hyperparameters that are active but absent from ``units`` take the middle of the range.
-        A name with several dimensions reads the key of its active one first, then the name.
-        """
-
-        def choose(hp: HyperParameter) -> Any:
-            dimension = self.dimension_of(hp)
-            unit = units.get(dimension.key, units.get(hp.name, NEUTRAL))
-            return dimension.value_at(unit)
-
-        return self._space.sample_values(choose)
-
     # --- matrices --------------------------------------------------------------------------------
     def from_units(self, units: np.ndarray) -> np.ndarray:
         """Vectors from one uniform number per dimension (``(n, len(dimensions))``).

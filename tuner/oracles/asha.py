@@ -24,16 +24,20 @@ from __future__ import annotations
 import bisect
 import operator
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuner.errors import FatalValueError
-from tuner.hyperparameters import HyperParameters
 from tuner.objective import is_finite_number
+from tuner.oracles.arguments import OracleOptions, takes_oracle_options
 from tuner.oracles.base import Oracle, Proposal, trial_index
 from tuner.oracles.hyperband import objective_at_step, rank_by_fidelity
 from tuner.trial import Budget, Trial, TrialStatus
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
+
+@takes_oracle_options()
 class AsyncSuccessiveHalvingOracle(Oracle):
     """ASHA: stops trials that fall behind at a rung and promotes paused ones that catch up.
 
@@ -50,9 +54,6 @@ class AsyncSuccessiveHalvingOracle(Oracle):
         factor: The reduction factor: a rung keeps ``1/factor`` of the trials reaching it, and
             the next rung lies ``factor`` times further. Defaults to 3.
         min_epochs: The first rung (the epochs every configuration gets). Defaults to 1.
-        seed: Makes the proposals reproducible.
-        hyperparameters, allow_new_entries, tune_new_entries, max_retries_per_trial,
-        max_consecutive_failed_trials: See :class:`~tuner.oracles.Oracle`.
 
     Example:
         >>> oracle = AsyncSuccessiveHalvingOracle("loss", max_trials=20, max_epochs=9, seed=0)
@@ -74,13 +75,8 @@ class AsyncSuccessiveHalvingOracle(Oracle):
         max_epochs: int = 100,
         factor: int = 3,
         min_epochs: int = 1,
-        seed: int | None = None,
-        hyperparameters: HyperParameters | None = None,
-        allow_new_entries: bool = True,
-        tune_new_entries: bool = True,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int = 3,
-    ):
+        **options: Unpack[OracleOptions],
+    ) -> None:
         for name, value, minimum in (
             ("max_epochs", max_epochs, 1),
             ("factor", factor, 2),
@@ -95,12 +91,7 @@ class AsyncSuccessiveHalvingOracle(Oracle):
         super().__init__(
             objective=objective,
             max_trials=max_trials,
-            hyperparameters=hyperparameters,
-            allow_new_entries=allow_new_entries,
-            tune_new_entries=tune_new_entries,
-            seed=seed,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            **options,
         )
         self.max_epochs = max_epochs
         self.factor = factor

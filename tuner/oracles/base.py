@@ -21,7 +21,7 @@ import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -42,19 +42,14 @@ from tuner.objective import (
     is_finite_number,
     objective_from_dict,
 )
+from tuner.oracles.arguments import BASE_ORACLE_ORDER, OracleOptions, takes_oracle_options
 from tuner.oracles.stopping import StoppingRule
 from tuner.storage.base import Storage
 from tuner.storage.memory import InMemoryStorage
 from tuner.trial import Budget, Trial, TrialStatus
 
-#: Hyperparameter values through which keras-tuner code reads a multi-fidelity budget.
-BUDGET_VALUE_KEYS = (
-    "tuner/epochs",
-    "tuner/initial_epoch",
-    "tuner/bracket",
-    "tuner/round",
-    "tuner/trial_id",
-)
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 
 class ProposalAction(enum.Enum):
@@ -184,6 +179,7 @@ def _response_to_proposal(response: Any, oracle_name: str) -> Proposal:
     return Proposal.run(values, budget)
 
 
+@takes_oracle_options(BASE_ORACLE_ORDER)
 class Oracle:
     """Base class of every search algorithm; keeps the books of a search.
 
@@ -199,15 +195,6 @@ class Oracle:
             ``HyperModel.fit``) that returns the value to minimize as a single number.
         max_trials: How many trials the search may create (failed ones count). None: no limit
             (the algorithm decides when to stop).
-        hyperparameters: Optional starting space; with ``tune_new_entries=False`` only these are
-            tuned.
-        allow_new_entries: Whether the model code may define hyperparameters not in
-            ``hyperparameters``.
-        tune_new_entries: Whether such new hyperparameters are tuned (else kept at default).
-        seed: Makes proposals reproducible; different seeds give independent sequences.
-        max_retries_per_trial: How many times a trial that raised is run again.
-        max_consecutive_failed_trials: The search stops with an error after this many failures
-            in a row.
 
     Example:
         >>> from tuner.oracles import RandomSearchOracle
@@ -229,13 +216,13 @@ class Oracle:
         self,
         objective: Any = None,
         max_trials: int | None = None,
-        hyperparameters: HyperParameters | None = None,
-        allow_new_entries: bool = True,
-        tune_new_entries: bool = True,
-        seed: int | None = None,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int = 3,
-    ):
+        **options: Unpack[OracleOptions],
+    ) -> None:
+        # Every option is there: takes_oracle_options fills in those the caller left out.
+        hyperparameters = options["hyperparameters"]
+        seed = options["seed"]
+        max_retries_per_trial = options["max_retries_per_trial"]
+        max_consecutive_failed_trials = options["max_consecutive_failed_trials"]
         if max_trials is not None and (not isinstance(max_trials, int) or max_trials < 1):
             raise ValueError(f"max_trials must be a positive integer or None, got {max_trials!r}.")
         if max_retries_per_trial < 0:
@@ -248,8 +235,8 @@ class Oracle:
         self.max_trials = max_trials
         self.hyperparameters = hyperparameters.copy() if hyperparameters else HyperParameters()
         self.hyperparameters.overrides |= {hp.name for hp in self.hyperparameters.space}
-        self.allow_new_entries = allow_new_entries
-        self.tune_new_entries = tune_new_entries
+        self.allow_new_entries = options["allow_new_entries"]
+        self.tune_new_entries = options["tune_new_entries"]
         #: The seed the user gave (None: none given); :attr:`effective_seed` is the one in use.
         self.seed = seed
         self._seed = int(seed) if seed is not None else secrets.randbits(31)

@@ -21,16 +21,19 @@ import contextlib
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from tuner.hyperparameters import HyperParameters
 from tuner.objective import is_finite_number
+from tuner.oracles.arguments import OracleOptions, takes_oracle_options
 from tuner.oracles.base import Proposal, trial_index, values_key
 from tuner.oracles.model_based import ModelBasedOracle
 from tuner.space import DimensionKind, SpaceCodec, latin_hypercube
 from tuner.trial import Trial, TrialStatus
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 _SQRT5 = math.sqrt(5.0)
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -80,13 +83,6 @@ def _cholesky(signal_part: np.ndarray, noise: float) -> np.ndarray | None:
             return factor
         jitter = max(jitter * 10.0, 1e-8 * max(float(signal_part[0, 0]), 1e-12))
     return None
-
-
-def _solve(factor: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """``K^-1 right`` from the lower Cholesky factor of ``K``."""
-    from scipy.linalg import lapack
-
-    return lapack.dpotrs(factor, right, lower=1)[0]
 
 
 def _generalized_mean(inverse: np.ndarray, targets: np.ndarray) -> float:
@@ -422,6 +418,7 @@ def _single_threaded_blas() -> Iterator[None]:
 _ACQUISITIONS = ("log_ei", "ucb")
 
 
+@takes_oracle_options()
 class BayesianOptimizationOracle(ModelBasedOracle):
     """Bayesian optimization with a Gaussian process: keras-tuner's oracle, made robust.
 
@@ -452,9 +449,6 @@ class BayesianOptimizationOracle(ModelBasedOracle):
             objectives.
         beta: Exploration weight of the ``"ucb"`` acquisition (keras-tuner's ``beta``); unused by
             ``"log_ei"``.
-        seed: Makes the proposals reproducible.
-        hyperparameters, allow_new_entries, tune_new_entries, max_retries_per_trial,
-        max_consecutive_failed_trials: See :class:`~tuner.oracles.Oracle`.
         acquisition: ``"log_ei"`` (log expected improvement, the default) or ``"ucb"``
             (lower confidence bound ``mean - beta * std`` of the minimized score).
 
@@ -491,23 +485,14 @@ class BayesianOptimizationOracle(ModelBasedOracle):
         num_initial_points: int | None = None,
         alpha: float = 1e-6,
         beta: float = 2.6,
-        seed: int | None = None,
-        hyperparameters: HyperParameters | None = None,
-        allow_new_entries: bool = True,
-        tune_new_entries: bool = True,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int = 3,
+        *,
         acquisition: str = "log_ei",
-    ):
+        **options: Unpack[OracleOptions],
+    ) -> None:
         super().__init__(
             objective=objective,
             max_trials=max_trials,
-            hyperparameters=hyperparameters,
-            allow_new_entries=allow_new_entries,
-            tune_new_entries=tune_new_entries,
-            seed=seed,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            **options,
         )
         if num_initial_points is not None and (
             isinstance(num_initial_points, bool)

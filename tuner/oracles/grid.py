@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tuner.hyperparameters import HyperParameter, HyperParameters
+from tuner.hyperparameters import HyperParameter
+from tuner.oracles.arguments import OracleOptions, takes_oracle_options
 from tuner.oracles.base import Oracle, Proposal
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 _SIZE_LIMIT = 1_000_000
 
 
+@takes_oracle_options()
 class GridSearchOracle(Oracle):
     """Enumerates the grid in order: the last hyperparameter varies fastest.
 
@@ -24,8 +29,6 @@ class GridSearchOracle(Oracle):
         objective: See :class:`~tuner.oracles.Oracle`.
         max_trials: Optional cap; None (default) runs the whole grid.
         seed: Unused by the grid itself; seeds model initialisation in Keras tuners.
-        hyperparameters, allow_new_entries, tune_new_entries, max_retries_per_trial,
-        max_consecutive_failed_trials: See :class:`~tuner.oracles.Oracle`.
 
     Example:
         >>> oracle = GridSearchOracle(objective="val_loss")
@@ -42,22 +45,12 @@ class GridSearchOracle(Oracle):
         self,
         objective: Any = None,
         max_trials: int | None = None,
-        seed: int | None = None,
-        hyperparameters: HyperParameters | None = None,
-        allow_new_entries: bool = True,
-        tune_new_entries: bool = True,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int = 3,
-    ):
+        **options: Unpack[OracleOptions],
+    ) -> None:
         super().__init__(
             objective=objective,
             max_trials=max_trials,
-            hyperparameters=hyperparameters,
-            allow_new_entries=allow_new_entries,
-            tune_new_entries=tune_new_entries,
-            seed=seed,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            **options,
         )
         self._cursor: Iterator[dict[str, Any]] | None = None
         self._grid_size: int | None = None

@@ -20,13 +20,16 @@ import math
 import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuner.errors import FatalValueError
-from tuner.hyperparameters import HyperParameters
 from tuner.objective import AnyObjective, is_finite_number
+from tuner.oracles.arguments import OracleOptions, takes_oracle_options
 from tuner.oracles.base import Oracle, Proposal, trial_index, values_key
 from tuner.trial import Budget, Trial, TrialStatus
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 #: Statuses whose score counts as evidence about a configuration.
 _SCORED = (TrialStatus.COMPLETED, TrialStatus.STOPPED)
@@ -225,6 +228,7 @@ def _fidelity_key(objective: AnyObjective, trial: Trial) -> tuple[int, float, fl
     return (-trained_epochs(trial), last_key, score_key, trial_index(trial.trial_id))
 
 
+@takes_oracle_options()
 class HyperbandOracle(Oracle):
     """Hyperband: brackets of successive halving, with promoted trials warm-started.
 
@@ -243,9 +247,6 @@ class HyperbandOracle(Oracle):
         factor: The reduction factor ``eta``: each round keeps ``1/factor`` of its trials and
             trains them ``factor`` times longer. Defaults to 3.
         hyperband_iterations: How many times the whole set of brackets runs. Defaults to 1.
-        seed: Makes the proposals reproducible.
-        hyperparameters, allow_new_entries, tune_new_entries, max_retries_per_trial,
-        max_consecutive_failed_trials: See :class:`~tuner.oracles.Oracle`.
 
     Example:
         >>> oracle = HyperbandOracle(objective="val_loss", max_epochs=9, factor=3, seed=0)
@@ -264,25 +265,15 @@ class HyperbandOracle(Oracle):
         max_epochs: int = 100,
         factor: int = 3,
         hyperband_iterations: int = 1,
-        seed: int | None = None,
-        hyperparameters: HyperParameters | None = None,
-        allow_new_entries: bool = True,
-        tune_new_entries: bool = True,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int = 3,
-    ):
+        **options: Unpack[OracleOptions],
+    ) -> None:
         _check_positive_int("max_epochs", max_epochs, minimum=1)
         _check_positive_int("factor", factor, minimum=2)
         _check_positive_int("hyperband_iterations", hyperband_iterations, minimum=1)
         super().__init__(
             objective=objective,
             max_trials=None,
-            hyperparameters=hyperparameters,
-            allow_new_entries=allow_new_entries,
-            tune_new_entries=tune_new_entries,
-            seed=seed,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            **options,
         )
         self.max_epochs = max_epochs
         self.factor = factor

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tuner.hyperparameters import HyperParameter, HyperParameters
+from tuner.hyperparameters import HyperParameter
+from tuner.oracles.arguments import OracleOptions, takes_oracle_options
 from tuner.oracles.base import Oracle, Proposal, trial_index
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
+
+@takes_oracle_options()
 class RandomSearchOracle(Oracle):
     """Draws each active hyperparameter uniformly through its unit-interval map.
 
@@ -20,9 +25,6 @@ class RandomSearchOracle(Oracle):
     Args:
         objective: See :class:`~tuner.oracles.Oracle`.
         max_trials: How many trials to run. Defaults to 10.
-        seed: Makes the sequence of proposals reproducible.
-        hyperparameters, allow_new_entries, tune_new_entries, max_retries_per_trial,
-        max_consecutive_failed_trials: See :class:`~tuner.oracles.Oracle`.
 
     Example:
         >>> oracle = RandomSearchOracle(objective="val_loss", max_trials=5, seed=0)
@@ -36,22 +38,12 @@ class RandomSearchOracle(Oracle):
         self,
         objective: Any = None,
         max_trials: int | None = 10,
-        seed: int | None = None,
-        hyperparameters: HyperParameters | None = None,
-        allow_new_entries: bool = True,
-        tune_new_entries: bool = True,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int = 3,
-    ):
+        **options: Unpack[OracleOptions],
+    ) -> None:
         super().__init__(
             objective=objective,
             max_trials=max_trials,
-            hyperparameters=hyperparameters,
-            allow_new_entries=allow_new_entries,
-            tune_new_entries=tune_new_entries,
-            seed=seed,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            **options,
         )
 
     def _propose(self, trial_id: str) -> Proposal:

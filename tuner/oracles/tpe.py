@@ -21,16 +21,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from tuner.hyperparameters import HyperParameter, HyperParameters
+from tuner.hyperparameters import HyperParameter
 from tuner.objective import is_finite_number
+from tuner.oracles.arguments import OracleOptions, takes_oracle_options
 from tuner.oracles.base import Proposal, trial_index
 from tuner.oracles.model_based import ModelBasedOracle
 from tuner.space import Dimension, DimensionKind, SpaceCodec, latin_hypercube
 from tuner.trial import Trial, TrialStatus
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 
 def default_gamma(count: int) -> int:
@@ -161,6 +165,7 @@ class ParzenEstimator:
         return logsumexp(stacked + np.log(self.weights)[None, :], axis=1)
 
 
+@takes_oracle_options()
 class TPEOracle(ModelBasedOracle):
     """Tree-structured Parzen estimator search (Bergstra et al. 2011), multivariate.
 
@@ -174,9 +179,6 @@ class TPEOracle(ModelBasedOracle):
     Args:
         objective: See :class:`~tuner.oracles.Oracle`.
         max_trials: How many trials to run. Defaults to 10.
-        seed: Makes the proposals reproducible.
-        hyperparameters, allow_new_entries, tune_new_entries, max_retries_per_trial,
-        max_consecutive_failed_trials: See :class:`~tuner.oracles.Oracle`.
         num_initial_points: Space-filling trials before the densities are used. Defaults to 10.
         candidates: Value sets drawn from the good trials' density per proposal. Defaults to 24.
         gamma: ``gamma(n)`` is how many of ``n`` finished trials count as good. Defaults to
@@ -202,26 +204,17 @@ class TPEOracle(ModelBasedOracle):
         self,
         objective: Any = None,
         max_trials: int | None = 10,
-        seed: int | None = None,
-        hyperparameters: HyperParameters | None = None,
-        allow_new_entries: bool = True,
-        tune_new_entries: bool = True,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int = 3,
+        *,
         num_initial_points: int = 10,
         candidates: int = 24,
         gamma: Any = None,
         prior_weight: float = 0.5,
-    ):
+        **options: Unpack[OracleOptions],
+    ) -> None:
         super().__init__(
             objective=objective,
             max_trials=max_trials,
-            hyperparameters=hyperparameters,
-            allow_new_entries=allow_new_entries,
-            tune_new_entries=tune_new_entries,
-            seed=seed,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            **options,
         )
         for name, value in (
             ("num_initial_points", num_initial_points),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuner.hyperparameters import HyperParameters
 from tuner.integrations.keras import Tuner
 from tuner.integrations.sklearn import SklearnTuner
+from tuner.oracles.arguments import TUNER_ORDER, pop_oracle_options, takes_oracle_options
 from tuner.oracles.asha import AsyncSuccessiveHalvingOracle
 from tuner.oracles.bayesian import BayesianOptimizationOracle
 from tuner.oracles.grid import GridSearchOracle
@@ -26,6 +26,7 @@ __all__ = [
 ]
 
 
+@takes_oracle_options(TUNER_ORDER)
 class RandomSearch(Tuner):
     """Random search over a Keras model's hyperparameters.
 
@@ -33,9 +34,6 @@ class RandomSearch(Tuner):
         hypermodel: A ``build_model(hp)`` function or a :class:`~tuner.HyperModel`.
         objective: Metric to optimize (name, :class:`~tuner.Objective`, or a list).
         max_trials: How many trials to run. Defaults to 10.
-        seed: Makes the proposals and each model's initialisation reproducible.
-        hyperparameters, tune_new_entries, allow_new_entries, max_retries_per_trial,
-        max_consecutive_failed_trials: See :class:`~tuner.oracles.Oracle`.
         **kwargs: Passed to :class:`~tuner.Tuner` (``directory``, ``project_name``,
             ``executions_per_trial``, ``overwrite``, ...).
 
@@ -53,27 +51,17 @@ class RandomSearch(Tuner):
         hypermodel: Any = None,
         objective: Any = None,
         max_trials: int = 10,
-        seed: int | None = None,
-        hyperparameters: HyperParameters | None = None,
-        tune_new_entries: bool = True,
-        allow_new_entries: bool = True,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int = 3,
         **kwargs: Any,
-    ):
+    ) -> None:
         oracle = RandomSearchOracle(
             objective=objective,
             max_trials=max_trials,
-            seed=seed,
-            hyperparameters=hyperparameters,
-            tune_new_entries=tune_new_entries,
-            allow_new_entries=allow_new_entries,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            **pop_oracle_options(kwargs),
         )
         super().__init__(oracle, hypermodel, **kwargs)
 
 
+@takes_oracle_options(TUNER_ORDER)
 class GridSearch(Tuner):
     """Grid search: every combination of the hyperparameters' values, in order.
 
@@ -81,9 +69,6 @@ class GridSearch(Tuner):
         hypermodel: A ``build_model(hp)`` function or a :class:`~tuner.HyperModel`.
         objective: Metric to optimize.
         max_trials: Optional cap; None (default) runs the whole grid.
-        seed: Seeds each model's initialisation.
-        hyperparameters, tune_new_entries, allow_new_entries, max_retries_per_trial,
-        max_consecutive_failed_trials: See :class:`~tuner.oracles.Oracle`.
         **kwargs: Passed to :class:`~tuner.Tuner`.
 
     Example:
@@ -97,27 +82,17 @@ class GridSearch(Tuner):
         hypermodel: Any = None,
         objective: Any = None,
         max_trials: int | None = None,
-        seed: int | None = None,
-        hyperparameters: HyperParameters | None = None,
-        tune_new_entries: bool = True,
-        allow_new_entries: bool = True,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int = 3,
         **kwargs: Any,
-    ):
+    ) -> None:
         oracle = GridSearchOracle(
             objective=objective,
             max_trials=max_trials,
-            seed=seed,
-            hyperparameters=hyperparameters,
-            tune_new_entries=tune_new_entries,
-            allow_new_entries=allow_new_entries,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            **pop_oracle_options(kwargs),
         )
         super().__init__(oracle, hypermodel, **kwargs)
 
 
+@takes_oracle_options(TUNER_ORDER)
 class Hyperband(Tuner):
     """Hyperband (Li et al., 2018): many configurations on few epochs, the best trained longer.
 
@@ -135,9 +110,6 @@ class Hyperband(Tuner):
         max_epochs: Epochs of a fully trained model; no trial trains beyond. Defaults to 100.
         factor: Reduction factor between rounds. Defaults to 3.
         hyperband_iterations: How many times the whole set of brackets runs. Defaults to 1.
-        seed: Makes the proposals and each model's initialisation reproducible.
-        hyperparameters, tune_new_entries, allow_new_entries, max_retries_per_trial,
-        max_consecutive_failed_trials: See :class:`~tuner.oracles.Oracle`.
         **kwargs: Passed to :class:`~tuner.Tuner` (``directory``, ``project_name``,
             ``executions_per_trial``, ``keep_top_k``, ...).
 
@@ -157,29 +129,19 @@ class Hyperband(Tuner):
         max_epochs: int = 100,
         factor: int = 3,
         hyperband_iterations: int = 1,
-        seed: int | None = None,
-        hyperparameters: HyperParameters | None = None,
-        tune_new_entries: bool = True,
-        allow_new_entries: bool = True,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int = 3,
         **kwargs: Any,
-    ):
+    ) -> None:
         oracle = HyperbandOracle(
             objective=objective,
             max_epochs=max_epochs,
             factor=factor,
             hyperband_iterations=hyperband_iterations,
-            seed=seed,
-            hyperparameters=hyperparameters,
-            tune_new_entries=tune_new_entries,
-            allow_new_entries=allow_new_entries,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            **pop_oracle_options(kwargs),
         )
         super().__init__(oracle, hypermodel, **kwargs)
 
 
+@takes_oracle_options(TUNER_ORDER)
 class AsyncSuccessiveHalving(Tuner):
     """Asynchronous successive halving (ASHA; Li et al., 2020), for one or many workers.
 
@@ -195,9 +157,6 @@ class AsyncSuccessiveHalving(Tuner):
         max_epochs: Epochs of a fully trained model. Defaults to 100.
         factor: Reduction factor between rungs. Defaults to 3.
         min_epochs: Epochs every configuration gets (the first rung). Defaults to 1.
-        seed: Makes the proposals and each model's initialisation reproducible.
-        hyperparameters, tune_new_entries, allow_new_entries, max_retries_per_trial,
-        max_consecutive_failed_trials: See :class:`~tuner.oracles.Oracle`.
         **kwargs: Passed to :class:`~tuner.Tuner`.
 
     Example:
@@ -215,30 +174,20 @@ class AsyncSuccessiveHalving(Tuner):
         max_epochs: int = 100,
         factor: int = 3,
         min_epochs: int = 1,
-        seed: int | None = None,
-        hyperparameters: HyperParameters | None = None,
-        tune_new_entries: bool = True,
-        allow_new_entries: bool = True,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int = 3,
         **kwargs: Any,
-    ):
+    ) -> None:
         oracle = AsyncSuccessiveHalvingOracle(
             objective=objective,
             max_trials=max_trials,
             max_epochs=max_epochs,
             factor=factor,
             min_epochs=min_epochs,
-            seed=seed,
-            hyperparameters=hyperparameters,
-            tune_new_entries=tune_new_entries,
-            allow_new_entries=allow_new_entries,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            **pop_oracle_options(kwargs),
         )
         super().__init__(oracle, hypermodel, **kwargs)
 
 
+@takes_oracle_options(TUNER_ORDER)
 class BayesianOptimization(Tuner):
     """Bayesian optimization with a Gaussian process (keras-tuner's ``BayesianOptimization``).
 
@@ -254,9 +203,6 @@ class BayesianOptimization(Tuner):
             number of tuned hyperparameters, between 3 and 10.
         alpha: Smallest noise variance of the model, relative to the scores' variance.
         beta: Exploration weight of the ``"ucb"`` acquisition.
-        seed: Makes the proposals and each model's initialisation reproducible.
-        hyperparameters, tune_new_entries, allow_new_entries, max_retries_per_trial,
-        max_consecutive_failed_trials: See :class:`~tuner.oracles.Oracle`.
         **kwargs: Passed to :class:`~tuner.Tuner` (``directory``, ``project_name``,
             ``executions_per_trial``, ``overwrite``, ...).
 
@@ -275,30 +221,20 @@ class BayesianOptimization(Tuner):
         num_initial_points: int | None = None,
         alpha: float = 1e-6,
         beta: float = 2.6,
-        seed: int | None = None,
-        hyperparameters: HyperParameters | None = None,
-        tune_new_entries: bool = True,
-        allow_new_entries: bool = True,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int = 3,
         **kwargs: Any,
-    ):
+    ) -> None:
         oracle = BayesianOptimizationOracle(
             objective=objective,
             max_trials=max_trials,
             num_initial_points=num_initial_points,
             alpha=alpha,
             beta=beta,
-            seed=seed,
-            hyperparameters=hyperparameters,
-            tune_new_entries=tune_new_entries,
-            allow_new_entries=allow_new_entries,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            **pop_oracle_options(kwargs),
         )
         super().__init__(oracle, hypermodel, **kwargs)
 
 
+@takes_oracle_options(TUNER_ORDER)
 class TPESearch(Tuner):
     """Tree-structured Parzen estimator search (multivariate, conditional-aware).
 
@@ -311,9 +247,6 @@ class TPESearch(Tuner):
         max_trials: How many trials to run. Defaults to 10.
         num_initial_points: Space-filling trials before the densities are used. Defaults to 10.
         candidates: Value sets drawn from the good trials' density per proposal. Defaults to 24.
-        seed: Makes the proposals and each model's initialisation reproducible.
-        hyperparameters, tune_new_entries, allow_new_entries, max_retries_per_trial,
-        max_consecutive_failed_trials: See :class:`~tuner.oracles.Oracle`.
         **kwargs: Passed to :class:`~tuner.Tuner`.
 
     Example:
@@ -329,24 +262,13 @@ class TPESearch(Tuner):
         max_trials: int = 10,
         num_initial_points: int = 10,
         candidates: int = 24,
-        seed: int | None = None,
-        hyperparameters: HyperParameters | None = None,
-        tune_new_entries: bool = True,
-        allow_new_entries: bool = True,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int = 3,
         **kwargs: Any,
-    ):
+    ) -> None:
         oracle = TPEOracle(
             objective=objective,
             max_trials=max_trials,
             num_initial_points=num_initial_points,
             candidates=candidates,
-            seed=seed,
-            hyperparameters=hyperparameters,
-            tune_new_entries=tune_new_entries,
-            allow_new_entries=allow_new_entries,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            **pop_oracle_options(kwargs),
         )
         super().__init__(oracle, hypermodel, **kwargs)
