@@ -146,6 +146,19 @@ def test_an_unknown_call_is_refused():
         messages.request("fly")
 
 
+def test_the_service_answers_every_call_of_the_message_format_and_no_other():
+    from tuner.execution.service import OracleService
+
+    service = OracleService(kt.oracles.RandomSearchOracle(objective="loss", max_trials=1, seed=0))
+    for call in messages.CALLS:
+        # Without its arguments a call may fail, but never as an unknown one.
+        reply = service.handle({"call": call, "arguments": {}})
+        assert "Unknown oracle call" not in json.dumps(reply), call
+    unknown = service.handle({"call": "fly", "arguments": {}})
+    with pytest.raises(ValueError, match="Unknown oracle call 'fly'"):
+        messages.result_of(unknown)
+
+
 def test_results_survive_the_trip_to_a_parent_process():
     history = _History({"val_loss": [np.float32(0.5), 0.25]})
     folds = CrossValidationResults([ExecutionRecord({"val_loss": 1.0}, 0, 1.0, fold=0)])
