@@ -27,6 +27,13 @@ class SearchCallback:
     def on_search_end(self, tuner: BaseTuner) -> None:
         """The search ended normally."""
 
+    def on_search_interrupted(self, tuner: BaseTuner, error: BaseException) -> None:
+        """The search stopped on ``error`` (an exception, Ctrl-C); ``on_search_end`` is not called.
+
+        Release what the callback holds here (a terminal, a run of a tracking server). The
+        error is raised again once every callback has seen it.
+        """
+
     def on_trial_begin(self, tuner: BaseTuner, trial: Trial) -> None:
         """A trial is about to run."""
 

@@ -458,6 +458,10 @@ class ConsoleDisplay(SearchCallback):
             line += f" · Best {self._objective_name()}: {best[0]} (trial {best[1]})"
         self._print(line)
 
+    def on_search_interrupted(self, tuner: BaseTuner, error: BaseException) -> None:
+        # An error or Ctrl-C must not leave the live panel holding the terminal.
+        self.close()
+
     def close(self) -> None:
         """Stops the live panel, if one is shown (safe to call several times)."""
         live, self._live = self._live, None

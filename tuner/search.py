@@ -223,10 +223,10 @@ class BaseTuner:
                     self._run_trials(*fit_args, **fit_kwargs)
                 else:  # Ray workers run _run_trials against this tuner's oracle
                     self.workers.run_search(self, fit_args, fit_kwargs)
-                self.on_search_end()
-            finally:
-                # An error or Ctrl-C must not leave the live display holding the terminal.
-                self._display.close()
+            except BaseException as error:
+                self._interrupt_callbacks(error)
+                raise
+            self.on_search_end()
 
     def _run_trials(self, *fit_args: Any, **fit_kwargs: Any) -> None:
         """The trial loop: asks ``self.oracle`` for trials and runs them until it stops.
@@ -318,6 +318,23 @@ class BaseTuner:
         """Called when the search ends normally."""
         for callback in self._search_callbacks:
             callback.on_search_end(self)
+
+    def _interrupt_callbacks(self, error: BaseException) -> None:
+        """Tells every search callback that the search stopped on ``error``.
+
+        Each one is told even if another fails, so that none keeps holding a resource (the
+        live display the terminal, a tracker its run).
+        """
+        for callback in self._search_callbacks:
+            try:
+                callback.on_search_interrupted(self, error)
+            except Exception as callback_error:  # the search's own error is the one to raise
+                warnings.warn(
+                    f"Search callback {type(callback).__name__} failed while the search "
+                    f"stopped: {callback_error!r}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
 
     def on_trial_begin(self, trial: Trial) -> None:
         """Called before a trial runs."""
