@@ -133,6 +133,45 @@ def test_fatal_error_aborts_the_search(tmp_path):
     assert len(search.oracle.trials) == 1
 
 
+class _Interrupted(kt.SearchCallback):
+    """Records how the search ended; fails on the interruption itself when told to."""
+
+    def __init__(self, fail: bool = False):
+        self.fail = fail
+        self.events: list[str] = []
+
+    def on_search_end(self, tuner):
+        self.events.append("end")
+
+    def on_search_interrupted(self, tuner, error):
+        self.events.append(f"interrupted: {error}")
+        if self.fail:
+            raise RuntimeError("the callback broke too")
+
+
+def test_a_search_stopped_by_an_error_tells_every_callback_then_raises_it(tmp_path):
+    def function(hp):
+        hp.Int("x", 0, 10)
+        raise FatalValueError("stop everything")
+
+    search = _tuner(tmp_path, function)
+    broken, watching = _Interrupted(fail=True), _Interrupted()
+    search.add_search_callback(broken)
+    search.add_search_callback(watching)
+    with (
+        pytest.warns(RuntimeWarning, match="_Interrupted failed while the search stopped"),
+        pytest.raises(FatalValueError, match="stop everything"),
+    ):
+        search.search(verbose=0)
+    assert broken.events == watching.events == ["interrupted: stop everything"]
+
+    finished = _Interrupted()
+    done = _tuner(tmp_path / "done", lambda hp: hp.Int("x", 0, 10) ** 2, max_trials=2)
+    done.add_search_callback(finished)
+    done.search(verbose=0)
+    assert finished.events == ["end"]
+
+
 def test_too_many_consecutive_failures_show_the_last_traceback(tmp_path):
     def function(hp):
         raise ZeroDivisionError(f"x={hp.Int('x', 0, 100)}")
