@@ -39,6 +39,9 @@ def mean_metrics(records: Sequence[ExecutionRecord | Mapping[str, Any]]) -> dict
     converted = [ExecutionRecord.of(record) for record in records]
     if not converted:
         return {}
+    if len(converted) == 1:  # the common case, on every trial: nothing to average
+        only = converted[0].metrics
+        return {name: float(only[name]) for name in sorted(only)}
     names = set.intersection(*(set(record.metrics) for record in converted))
     by_fold: dict[int | None, list[ExecutionRecord]] = {}
     for record in converted:

@@ -16,6 +16,7 @@ of spelling names, so the layout changes in one place.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,7 +85,7 @@ class ProjectLayout:
         """The oracle's algorithm state."""
         return self.root / STATE_FILE
 
-    @property
+    @functools.cached_property  # built once: a trial file's path is asked for on every write
     def trials_dir(self) -> Path:
         """The folder of the trial records."""
         return self.root / TRIALS_DIR
