@@ -12,6 +12,7 @@ from typing import Any
 
 from tuner import errors, oracles
 from tuner.callbacks import SearchCallback
+from tuner.constraints import Constraint
 from tuner.hypermodel import HyperModel
 from tuner.hyperparameters import HyperParameters
 from tuner.objective import Objective
@@ -42,6 +43,7 @@ __all__ = [
     "BaseTuner",
     "BayesianOptimization",
     "Budget",
+    "Constraint",
     "GridSearch",
     "HyperModel",
     "HyperParameters",

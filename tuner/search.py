@@ -20,8 +20,9 @@ from tuner.execution.scoring import mean_metrics
 from tuner.execution.shipping import Travel
 from tuner.hypermodel import HyperModel, get_hypermodel
 from tuner.hyperparameters import HyperParameters
-from tuner.objective import DEFAULT_OBJECTIVE_NAME, is_default_objective
+from tuner.objective import DEFAULT_OBJECTIVE_NAME, MultiObjective, is_default_objective
 from tuner.oracles.base import Oracle, values_key
+from tuner.pareto import pareto_front_text
 from tuner.storage.base import Storage
 from tuner.storage.json_dir import JsonDirStorage
 from tuner.storage.layout import ProjectLayout
@@ -403,6 +404,10 @@ class BaseTuner:
         """The hyperparameters of the best trials, best first."""
         return [trial.hyperparameters for trial in self.oracle.get_best_trials(num_trials)]
 
+    def get_pareto_front(self) -> list[Trial]:
+        """The non-dominated, feasible, COMPLETED trials (see ``Oracle.get_pareto_front``)."""
+        return self.oracle.get_pareto_front()
+
     def load_model(self, trial: Trial) -> Any:
         """Rebuilds the model of a trial with its best weights (Keras tuners implement it)."""
         raise NotImplementedError(f"{type(self).__name__} does not save models.")
@@ -467,9 +472,15 @@ class BaseTuner:
         print(f"Results in {self.project_dir}")
         print(f"Showing {num_trials} best trials")
         print(self.oracle.objective)
+        constraints = getattr(self.oracle, "constraints", ())
+        if constraints:
+            print(f"Constraints: {', '.join(c.describe() for c in constraints)}")
         for trial in self.oracle.get_best_trials(num_trials):
             print()
             trial.summary()
+        if isinstance(self.oracle.objective, MultiObjective):
+            print()
+            print(pareto_front_text(self.oracle.objective, self.oracle.get_pareto_front()))
 
     def save(self) -> None:
         """Writes the oracle's state and any record held back: the project folder is complete.

@@ -335,6 +335,12 @@ class Trial:
             best-step metrics, best step and score. Dicts in their JSON form may be assigned.
         retries: How many times the trial was run again after failing.
         start_time, end_time: Unix times of the last start and of the end.
+        objective_values: Each objective's value (metric name -> value) the score was computed
+            from: one entry for a single objective, one per objective of a list.
+        constraint_values: The value of each constrained metric (None: not reported).
+        feasible: False when the trial broke a constraint (or lacked its metric): it is then
+            never a best trial nor on the Pareto front, and ``message`` says why. Its status
+            stays COMPLETED.
 
     Example:
         >>> trial = Trial(HyperParameters(), trial_id="0000")
@@ -357,6 +363,9 @@ class Trial:
     tuner_id: str | None
     #: False when the trial must not be retried (FailedTrialError, NaN objective).
     retryable: bool
+    objective_values: dict[str, float]
+    constraint_values: dict[str, float | None]
+    feasible: bool
 
     def __init__(
         self,
@@ -375,6 +384,9 @@ class Trial:
         end_time: float | None = None,
         tuner_id: str | None = None,
         retryable: bool = True,
+        objective_values: Mapping[str, float] | None = None,
+        constraint_values: Mapping[str, float | None] | None = None,
+        feasible: bool = True,
     ):
         if isinstance(hyperparameters, str) and isinstance(trial_id, HyperParameters):
             hyperparameters, trial_id = trial_id, hyperparameters  # tuner's older order
@@ -399,6 +411,9 @@ class Trial:
         self.end_time = end_time
         self.tuner_id = tuner_id
         self.retryable = retryable
+        self.objective_values = dict(objective_values or {})
+        self.constraint_values = dict(constraint_values or {})
+        self.feasible = feasible
 
     def __setattr__(self, name: str, value: Any) -> None:
         # keras-tuner code assigns plain strings ("COMPLETED"); keep the typed status.
@@ -488,6 +503,9 @@ class Trial:
             "end_time": self.end_time,
             "tuner_id": self.tuner_id,
             "retryable": self.retryable,
+            "objective_values": {k: encode_float(v) for k, v in self.objective_values.items()},
+            "constraint_values": {k: encode_float(v) for k, v in self.constraint_values.items()},
+            "feasible": self.feasible,
         }
 
     @classmethod
@@ -509,6 +527,15 @@ class Trial:
             end_time=data.get("end_time"),
             tuner_id=data.get("tuner_id"),
             retryable=bool(data.get("retryable", True)),
+            objective_values={
+                k: float(v)  # written finite (a trial whose score is not fails)
+                for k, v in data.get("objective_values", {}).items()
+                if decode_float(v) is not None
+            },
+            constraint_values={
+                k: decode_float(v) for k, v in data.get("constraint_values", {}).items()
+            },
+            feasible=bool(data.get("feasible", True)),
         )
 
     # keras-tuner compatibility

@@ -34,13 +34,13 @@ class OracleHandle(Protocol):
         - ``record_execution`` appends one finished run to a running trial, persisted at once.
         - ``end_trial(trial)`` takes the trial back with its status set by the tuner and leaves
           on that same object the oracle's verdict (``status``, ``score``, ``best_step``,
-          ``message``). It raises ``TooManyFailedTrialsError`` when failures in a row reach
-          the limit.
+          ``message``, ``objective_values``, ``feasible``). It raises
+          ``TooManyFailedTrialsError`` when failures in a row reach the limit.
         - ``sample_new_entry`` gives the value of a hyperparameter a build meets first;
           ``update_space`` adds the hyperparameters a build registered to the space.
-        - Queries (``trials``, ``get_trial``, ``get_best_trials``, ``get_space``,
-          ``hyperparameters``, ``remaining_trials``) return copies or snapshots a caller may
-          read but must not change.
+        - Queries (``trials``, ``get_trial``, ``get_best_trials``, ``get_pareto_front``,
+          ``get_space``, ``hyperparameters``, ``remaining_trials``) return copies or snapshots
+          a caller may read but must not change.
         - ``seed`` is the seed the user gave (None when none was); ``effective_seed`` the seed
           in use, the same in every process and after a resume (cross-validation folds are drawn
           from it).
@@ -89,6 +89,8 @@ class OracleHandle(Protocol):
     def get_trial(self, trial_id: str) -> Trial: ...
 
     def get_best_trials(self, num_trials: int = 1) -> list[Trial]: ...
+
+    def get_pareto_front(self) -> list[Trial]: ...
 
     def save(self) -> None: ...
 

@@ -40,6 +40,7 @@ CALLS = (
     "get_trial",
     "get_best_trials",
     "get_trials",
+    "get_pareto_front",
     "save",
     "reload",
 )

@@ -26,7 +26,18 @@ Transport = Callable[[dict[str, Any]], Mapping[str, Any]]
 #: How old the snapshot of every trial that :attr:`RemoteOracle.trials` returns may be, in s.
 SNAPSHOT_SECONDS = 1.0
 #: The attributes of a trial that :meth:`RemoteOracle.end_trial` copies from the oracle's.
-VERDICT = ("status", "score", "best_step", "message", "retries", "end_time", "retryable")
+VERDICT = (
+    "status",
+    "score",
+    "best_step",
+    "message",
+    "retries",
+    "end_time",
+    "retryable",
+    "objective_values",
+    "constraint_values",
+    "feasible",
+)
 
 
 class TrialFiles(Protocol):
@@ -157,6 +168,9 @@ class RemoteOracle:
 
     def get_trial(self, trial_id: str) -> Trial:
         return Trial.from_dict(self._call("get_trial", trial_id=trial_id))
+
+    def get_pareto_front(self) -> list[Trial]:
+        return [Trial.from_dict(data) for data in self._call("get_pareto_front")]
 
     def get_best_trials(self, num_trials: int = 1) -> list[Trial]:
         found = self._call("get_best_trials", num_trials=num_trials)

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from tuner.constraints import Constraint
+from tuner.constraints import evaluate as evaluate_constraints
 from tuner.errors import ObjectiveNotFoundError
 from tuner.execution.records import ExecutionRecord
 from tuner.objective import (
@@ -102,18 +104,42 @@ def score_of_metrics(
     return objective.get_value(last), metrics.get_history(names[0])[-1].step
 
 
-def score_trial(objective: Any, trial: Trial) -> None:
-    """Sets ``trial.score`` and ``trial.best_step`` by the rule above; fails a non-finite score.
+def metrics_at_step(metrics: MetricsTracker, step: int | None) -> dict[str, float]:
+    """Each reported metric's value at ``step`` (its last value where it was not reported then)."""
+    values = {}
+    for name in metrics.metrics:
+        history = metrics.get_history(name)
+        if not history:
+            continue
+        at_step = [observation for observation in history if observation.step == step]
+        values[name] = (at_step or history)[-1].value
+    return values
+
+
+def score_trial(objective: Any, trial: Trial, constraints: Sequence[Constraint] = ()) -> None:
+    """Sets the trial's score and best step by the rule above, then checks its constraints.
+
+    Also sets ``trial.objective_values`` (each objective's value) and, with constraints,
+    ``trial.constraint_values`` and ``trial.feasible``. The metrics both are read from are
+    those the score comes from: the records' means, or the reported values at the best step.
+    A non-finite score fails the trial; a broken constraint leaves it COMPLETED but infeasible,
+    with the reason in ``trial.message``.
 
     Raises:
         ObjectiveNotFoundError: The trial reported no value of the objective.
     """
     records = [ExecutionRecord.of(record) for record in trial.executions]
     score, best_step = score_of_records(objective, records) if records else (None, None)
-    if score is None:
+    if score is not None:
+        final = mean_metrics(records)
+    else:
         score, best_step = score_of_metrics(objective, trial.metrics, trial.trial_id)
+        final = metrics_at_step(trial.metrics, best_step)
     trial.score = float(score) if score is not None and is_finite_number(score) else score
     trial.best_step = best_step
+    trial.objective_values = {
+        name: float(final[name]) for name in objective.metric_names if name in final
+    }
     if not is_finite_number(trial.score):
         trial.message = (
             f"The objective {objective.name} is {trial.score}: training diverged or produced "
@@ -121,3 +147,9 @@ def score_trial(objective: Any, trial: Trial) -> None:
         )
         trial.status = "FAILED"  # type: ignore[assignment]  # Trial converts it
         trial.retryable = False
+        return
+    feasibility = evaluate_constraints(constraints, final)
+    trial.constraint_values = feasibility.values
+    trial.feasible = feasibility.feasible
+    if not feasibility.feasible:
+        trial.message = feasibility.reason

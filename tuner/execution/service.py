@@ -45,6 +45,9 @@ class OracleService:
                 trial.to_dict() for trial in self.oracle.get_best_trials(num_trials)
             ],
             "get_trials": self._get_trials,
+            "get_pareto_front": lambda: [
+                trial.to_dict() for trial in self.oracle.get_pareto_front()
+            ],
             "save": self.oracle.save,
             "reload": self.oracle.reload,
         }

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict, TypeVar, cast
 
+from tuner.constraints import Constraint
 from tuner.hyperparameters import HyperParameters
 
 ClassT = TypeVar("ClassT", bound=type)
@@ -100,6 +101,15 @@ class OracleOptions(TypedDict, total=False):
             "Defaults to 3.",
         ),
     ]
+    constraints: Annotated[
+        list[Constraint] | None,
+        Option(
+            None,
+            'Bounds on metrics, e.g. ``[kt.Constraint("epoch_seconds", max_value=2.0)]``: a '
+            "trial that breaks one (or lacks its metric) stays COMPLETED but is infeasible, "
+            "never a best trial nor on the Pareto front. Not in keras-tuner. Defaults to None.",
+        ),
+    ]
 
 
 #: keras-tuner's base ``Oracle`` takes ``seed`` after the two entry flags.
@@ -140,6 +150,9 @@ def _annotation_text(annotation: Any) -> str:
         return " | ".join(_annotation_text(part) for part in typing.get_args(annotation))
     if annotation is type(None):
         return "None"
+    if isinstance(annotation, types.GenericAlias):
+        arguments = ", ".join(_annotation_text(part) for part in typing.get_args(annotation))
+        return f"{_annotation_text(typing.get_origin(annotation))}[{arguments}]"
     return str(annotation.__name__)
 
 

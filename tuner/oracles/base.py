@@ -13,6 +13,8 @@ the finished trials they may have missed (:meth:`Oracle._on_reload`).
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import enum
 import json
 import secrets
@@ -25,9 +27,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from tuner.constraints import Constraint, create_constraints
 from tuner.errors import (
     FatalTypeError,
     FatalValueError,
+    ObjectiveNotFoundError,
     ProjectMismatchError,
     TooManyFailedTrialsError,
 )
@@ -44,6 +48,7 @@ from tuner.objective import (
 )
 from tuner.oracles.arguments import BASE_ORACLE_ORDER, OracleOptions, takes_oracle_options
 from tuner.oracles.stopping import StoppingRule
+from tuner.pareto import pareto_front
 from tuner.storage.base import Storage
 from tuner.storage.memory import InMemoryStorage
 from tuner.trial import Budget, Trial, TrialStatus
@@ -232,6 +237,10 @@ class Oracle:
                 f"max_consecutive_failed_trials must be >= 1, got {max_consecutive_failed_trials}."
             )
         self.objective: AnyObjective = create_objective(objective)
+        #: The bounds a trial must respect to be a candidate (:class:`~tuner.Constraint`).
+        self.constraints: tuple[Constraint, ...] = create_constraints(
+            options.get("constraints"), self.objective.metric_names
+        )
         self.max_trials = max_trials
         self.hyperparameters = hyperparameters.copy() if hyperparameters else HyperParameters()
         self.hyperparameters.overrides |= {hp.name for hp in self.hyperparameters.space}
@@ -358,6 +367,7 @@ class Oracle:
             "tune_new_entries": self.tune_new_entries,
             "max_retries_per_trial": self.max_retries_per_trial,
             "max_consecutive_failed_trials": self.max_consecutive_failed_trials,
+            "constraints": [constraint.to_dict() for constraint in self.constraints],
         }
 
     def get_state(self) -> dict[str, Any]:
@@ -412,6 +422,14 @@ class Oracle:
                 "project_name, or overwrite=True."
             )
         config = project["oracle"]["config"]
+        saved_constraints = create_constraints(config.get("constraints"))
+        if saved_constraints != self.constraints:
+            raise ProjectMismatchError(
+                f"The project {self._storage.location} was created with constraints "
+                f"{list(saved_constraints)}, not {list(self.constraints)}: its trials were "
+                "judged by those. Use the same constraints, another project_name, or "
+                "overwrite=True."
+            )
         self._seed = int(config["seed"])
         self._user_rng = np.random.default_rng(self._seed)
         self._id_width = int(project.get("id_width", self._id_width))
@@ -436,6 +454,7 @@ class Oracle:
                 trial.status = TrialStatus.FAILED
             if trial.status.is_finished:
                 finished.append(trial)
+                self._complete_objective_values(trial)
                 self._update_best(trial)
             else:  # running (or waiting for a retry) when the search stopped: run it again
                 if trial.status != TrialStatus.INVALID:
@@ -671,6 +690,7 @@ class Oracle:
         trial.status = TrialStatus.RUNNING
         trial.metrics = type(trial.metrics)()
         trial.score = trial.best_step = None
+        trial.objective_values, trial.constraint_values, trial.feasible = {}, {}, True
 
     @staticmethod
     def _absorb(stored: Trial, incoming: Trial) -> None:
@@ -685,11 +705,32 @@ class Oracle:
             stored.metrics = incoming.metrics
 
     def _score(self, trial: Trial) -> None:
-        """Sets the score of a finished trial (:func:`~tuner.execution.scoring.score_trial`)."""
-        score_trial(self.objective, trial)
+        """Scores a finished trial and checks its constraints (:func:`~.scoring.score_trial`)."""
+        score_trial(self.objective, trial, self.constraints)
+
+    def _complete_objective_values(self, trial: Trial) -> None:
+        """Fills in the objective values of a trial written before they were recorded."""
+        if trial.objective_values or trial.status != TrialStatus.COMPLETED:
+            return
+        if isinstance(self.objective, Objective) and is_finite_number(trial.score):
+            trial.objective_values = {self.objective.name: float(trial.score)}  # type: ignore[arg-type]
+            return
+        with contextlib.suppress(ObjectiveNotFoundError):
+            rescored = copy.deepcopy(trial)
+            score_trial(self.objective, rescored)
+            trial.objective_values = rescored.objective_values
+
+    @staticmethod
+    def is_candidate(trial: Trial) -> bool:
+        """Whether a trial may be a best trial: COMPLETED, feasible, with a finite score."""
+        return (
+            trial.status == TrialStatus.COMPLETED
+            and trial.feasible
+            and is_finite_number(trial.score)
+        )
 
     def _update_best(self, trial: Trial) -> None:
-        if trial.status != TrialStatus.COMPLETED or not is_finite_number(trial.score):
+        if not self.is_candidate(trial):
             return
         best = self.trials.get(self._best_trial_id) if self._best_trial_id else None
         if best is None or self.objective.better_than(trial.score, best.score):  # type: ignore[arg-type]
@@ -706,15 +747,22 @@ class Oracle:
         with self._lock:
             if num_trials == 1 and self._best_trial_id is not None:
                 return [self.trials[self._best_trial_id]]
-            completed = [
-                t
-                for t in self.trials.values()
-                if t.status == TrialStatus.COMPLETED and is_finite_number(t.score)
-            ]
+            completed = [t for t in self.trials.values() if self.is_candidate(t)]
             completed.sort(
                 key=lambda t: (self.objective.sort_key(t.score), trial_index(t.trial_id))  # type: ignore[arg-type]
             )
             return completed[:num_trials]
+
+    def get_pareto_front(self) -> list[Trial]:
+        """The trials no other dominates: COMPLETED, feasible, non-dominated, best first.
+
+        With a list objective, a trial is on the front when no other trial is at least as
+        good on every objective and better on one. The order is keras-tuner's (the signed sum
+        of :meth:`get_best_trials`), whose first trial is always on the front. With a single
+        objective, the front is the best trial (with any trial that ties with it).
+        """
+        with self._lock:
+            return pareto_front(self.objective, list(self.trials.values()))
 
     def warm_start_trial_ids(self) -> set[str]:
         """Finished trials the algorithm may still continue from; none by default.

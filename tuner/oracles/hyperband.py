@@ -203,7 +203,7 @@ def rank_by_fidelity(
     best_per_configuration: dict[str, Trial] = {}
     keys: dict[str, tuple[int, float, float, int]] = {}
     for trial in trials:
-        if trial.status not in _SCORED or not is_finite_number(trial.score):
+        if not (trial.status in _SCORED and trial.feasible and is_finite_number(trial.score)):
             continue
         key = values_key(trial.hyperparameters.values)
         rank = _fidelity_key(objective, trial)
