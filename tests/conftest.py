@@ -10,6 +10,11 @@ from typing import Any
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Subprocesses a test starts import the tuner of this checkout, not another one installed.
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [_REPO, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+)
 
 from tuner.hyperparameters import HyperParameters
 from tuner.oracles.base import Oracle

@@ -87,13 +87,22 @@ def _trials_table(results: SearchResults, trials: Sequence[Any], ranked: bool) -
     from rich.table import Table
 
     objective = results.objective
+    tradeoffs = results.is_multi_objective or bool(results.constraints)
+    front = {trial.trial_id for trial in results.pareto_front()} if tradeoffs else set()
+    singles = objective.metric_names if results.is_multi_objective else []
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     if ranked:
         table.add_column("rank", justify="right")
     table.add_column("trial")
     if not ranked:
         table.add_column("status")
+    if tradeoffs:
+        table.add_column("pareto", justify="center")
     table.add_column(objective.name, justify="right", style="bold")
+    for name in singles:
+        table.add_column(name, justify="right")
+    for constraint in results.constraints:
+        table.add_column(constraint.describe(), justify="right")
     names = _visible_names(results)
     for name in names:
         table.add_column(name, justify="right")
@@ -106,7 +115,15 @@ def _trials_table(results: SearchResults, trials: Sequence[Any], ranked: bool) -
         cells.append(trial.trial_id)
         if not ranked:
             cells.append(trial.status.value)
+        if tradeoffs:
+            cells.append("*" if trial.trial_id in front else "")
         cells.append(_cell(trial.score))
+        cells += [_cell(trial.objective_values.get(name)) for name in singles]
+        for constraint in results.constraints:
+            value = trial.constraint_values.get(constraint.metric)
+            broken = value is None or constraint.violation(value) > 0
+            mark = " (broken)" if broken and trial.status == TrialStatus.COMPLETED else ""
+            cells.append(_cell(value) + mark if trial.constraint_values else "-")
         cells += [_cell(trial.values.get(name)) for name in names]
         cells.append(_cell(trial.best_step))
         cells.append("-" if trial.duration is None else format_seconds(trial.duration))
@@ -132,6 +149,19 @@ def _summary(args: argparse.Namespace) -> int:
     console.print(f"Objective  {objective.name} ({objective.direction})", markup=False)
     detail = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
     console.print(f"Trials     {len(results.trials)}" + (f": {detail}" if detail else ""))
+    if results.constraints:
+        infeasible = sum(
+            1 for t in results.trials if t.status == TrialStatus.COMPLETED and not t.feasible
+        )
+        bounds = ", ".join(constraint.describe() for constraint in results.constraints)
+        console.print(f"Constraints {bounds} · {infeasible} completed trial(s) infeasible")
+    if results.is_multi_objective:
+        front = results.pareto_front()
+        console.print(
+            f"Pareto     {len(front)} trial(s) on the front (marked * below): "
+            + ", ".join(t.trial_id for t in front),
+            markup=False,
+        )
     best = results.best_trial
     if best is None:
         console.print("Best       none yet (no trial completed)")
@@ -194,7 +224,8 @@ def _plot(args: argparse.Namespace) -> int:
     from tuner import visualization
 
     results = read_project(args.dir)
-    names = [name for name in (args.x, args.y) if name is not None] + list(args.hps or [])
+    axes = [] if args.kind == "pareto" else [args.x, args.y]  # pareto: objectives, not hps
+    names = [name for name in axes if name is not None] + list(args.hps or [])
     for name in names:
         try:
             visualization.check_hyperparameter(results, name)
@@ -231,6 +262,11 @@ def _plot(args: argparse.Namespace) -> int:
         figure = visualization.plot_learning_curves(
             results, trial_ids or None, args.metric, num_trials=args.num_trials, **options
         )
+    elif args.kind == "pareto":
+        try:
+            figure = visualization.plot_pareto_front(results, args.x, args.y, **options)
+        except ValueError as error:
+            raise CommandError(str(error), EXIT_USAGE) from None
     else:
         figure = visualization.plot_optimization_history(results, **options)
     figure.savefig(args.output)
@@ -307,13 +343,18 @@ def build_parser() -> argparse.ArgumentParser:
     plot = add("plot", "Draw a figure of the search to an image file.")
     plot.add_argument(
         "--kind",
-        choices=("history", "heatmap", "parallel", "curves"),
+        choices=("history", "heatmap", "parallel", "curves", "pareto"),
         default="history",
         help="history: score per trial and best so far; heatmap: mean score over --x and --y; "
-        "parallel: parallel coordinates; curves: learning curves of --trials (default history)",
+        "parallel: parallel coordinates; curves: learning curves of --trials; pareto: two "
+        "objectives (--x, --y) and the Pareto front (default history)",
     )
-    plot.add_argument("--x", metavar="HP", help="heatmap: hyperparameter along the x axis")
-    plot.add_argument("--y", metavar="HP", help="heatmap: hyperparameter along the y axis")
+    plot.add_argument(
+        "--x", metavar="NAME", help="heatmap: hyperparameter along the x axis; pareto: objective"
+    )
+    plot.add_argument(
+        "--y", metavar="NAME", help="heatmap: hyperparameter along the y axis; pareto: objective"
+    )
     plot.add_argument(
         "--aggregate",
         choices=("mean", "best"),

@@ -18,6 +18,10 @@ One row per trial, with these columns (absent columns are None, NaN in a DataFra
 - when some trial has several executions or folds: ``executions`` (how many runs: executions
   times folds), ``folds`` (for cross-validated trials), ``score_std``, and ``<metric>_mean`` /
   ``<metric>_std`` over the runs' best-step values;
+- with a list objective or constraints: ``pareto`` (whether the trial is on the Pareto front)
+  and ``feasible`` (whether it met every constraint), then ``objective/<name>`` (each
+  objective's value, as the front compares them) and ``constraint/<metric>`` (each constrained
+  metric's value);
 - ``start_time`` (UTC), ``duration`` (seconds), and ``error`` (the last line of a failed
   trial's error).
 
@@ -39,9 +43,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tuner.constraints import Constraint, create_constraints
 from tuner.errors import CorruptProjectFileError, StorageError, missing_dependency
 from tuner.hyperparameters import HyperParameters
-from tuner.objective import AnyObjective, is_finite_number, objective_from_dict
+from tuner.objective import AnyObjective, MultiObjective, is_finite_number, objective_from_dict
+from tuner.pareto import front_mask
 from tuner.storage.json_dir import JsonDirStorage
 from tuner.trial import Trial, TrialStatus
 
@@ -97,6 +103,7 @@ class SearchResults:
         trials: Every trial, ordered by trial id.
         project_dir: The project directory, when the search has one.
         oracle_class: The oracle's class name, e.g. ``"RandomSearchOracle"``.
+        constraints: The search's constraints (``constraints=`` of the oracle or tuner).
 
     Example:
         >>> results = read_project("runs/mlp")
@@ -109,6 +116,7 @@ class SearchResults:
     trials: tuple[Trial, ...]
     project_dir: str | None = None
     oracle_class: str | None = None
+    constraints: tuple[Constraint, ...] = ()
 
     @classmethod
     def from_tuner(cls, tuner: BaseTuner) -> SearchResults:
@@ -123,6 +131,7 @@ class SearchResults:
             trials=tuple(sorted(list(trials.values()), key=lambda t: _sort_key(t.trial_id))),
             project_dir=str(tuner.project_dir),
             oracle_class=type(oracle).__name__,
+            constraints=tuple(getattr(oracle, "constraints", ())),
         )
 
     # --- queries ---------------------------------------------------------------------------------
@@ -136,9 +145,9 @@ class SearchResults:
         ]
 
     def ranked_trials(self) -> list[Trial]:
-        """Completed trials, best first (ties: the earlier trial first)."""
+        """Completed, feasible trials, best first (ties: the earlier trial first)."""
         return sorted(
-            self.completed_trials,
+            [t for t in self.completed_trials if t.feasible],
             key=lambda t: (self.objective.sort_key(t.score), _sort_key(t.trial_id)),  # type: ignore[arg-type]
         )
 
@@ -147,6 +156,27 @@ class SearchResults:
         """The best completed trial, or None when no trial completed."""
         ranked = self.ranked_trials()
         return ranked[0] if ranked else None
+
+    @property
+    def is_multi_objective(self) -> bool:
+        """Whether the search optimizes a list of objectives."""
+        return isinstance(self.objective, MultiObjective)
+
+    def pareto_front(self) -> list[Trial]:
+        """The non-dominated, feasible, completed trials, best first (``get_pareto_front``)."""
+        mask = front_mask(self.objective, self.trials)
+        on_front = [trial for trial, keep in zip(self.trials, mask, strict=True) if keep]
+        ranked = {trial.trial_id: position for position, trial in enumerate(self.ranked_trials())}
+        return sorted(on_front, key=lambda t: ranked.get(t.trial_id, len(ranked)))
+
+    def _tradeoff_columns(self) -> list[str]:
+        if not (self.is_multi_objective or self.constraints):
+            return []
+        columns = ["pareto", "feasible"]
+        if self.is_multi_objective:
+            columns += [f"objective/{name}" for name in self.objective.metric_names]
+        metrics = dict.fromkeys(constraint.metric for constraint in self.constraints)
+        return columns + [f"constraint/{metric}" for metric in metrics]
 
     def get_trial(self, trial_id: str | int) -> Trial:
         """The trial with this id; ``3`` and ``"3"`` also find trial ``"03"``.
@@ -214,7 +244,12 @@ class SearchResults:
 
     def hyperparameter_columns(self) -> dict[str, str]:
         """Hyperparameter name -> its column name (``hp/`` prefixed on a clash)."""
-        taken = set(LEADING_COLUMNS) | set(TRAILING_COLUMNS) | set(self._metric_columns())
+        taken = (
+            set(LEADING_COLUMNS)
+            | set(TRAILING_COLUMNS)
+            | set(self._metric_columns())
+            | set(self._tradeoff_columns())
+        )
         return {
             name: f"{CLASH_PREFIX}{name}" if name in taken else name
             for name in self.hyperparameter_names
@@ -224,6 +259,7 @@ class SearchResults:
         """The column names of :meth:`rows`, in order."""
         return [
             *LEADING_COLUMNS,
+            *self._tradeoff_columns(),
             *self.hyperparameter_columns().values(),
             *self._metric_columns(),
             *TRAILING_COLUMNS,
@@ -239,14 +275,26 @@ class SearchResults:
         several = self.has_several_executions
         execution_metrics = self._execution_metric_names() if several else []
         metric_names = self.metric_names
+        tradeoffs = bool(self._tradeoff_columns())
+        on_front = front_mask(self.objective, self.trials) if tradeoffs else []
         rows = []
-        for trial in self.trials:
+        for index, trial in enumerate(self.trials):
             row: dict[str, Any] = {
                 "trial_id": trial.trial_id,
                 "status": trial.status.value,
                 "score": trial.score,
                 "best_step": trial.best_step,
             }
+            if tradeoffs:
+                finished = trial.status == TrialStatus.COMPLETED
+                row["pareto"] = on_front[index]
+                row["feasible"] = trial.feasible if finished else None
+                if self.is_multi_objective:
+                    for name in self.objective.metric_names:
+                        row[f"objective/{name}"] = trial.objective_values.get(name)
+                for constraint in self.constraints:
+                    value = trial.constraint_values.get(constraint.metric)
+                    row[f"constraint/{constraint.metric}"] = value
             values = trial.hyperparameters.values
             for name, column in hp_columns.items():
                 row[column] = values.get(name)
@@ -377,6 +425,16 @@ def read_project(project_dir: str | os.PathLike[str]) -> SearchResults:
         ) from None
     oracle = project.get("oracle")
     oracle_class = oracle.get("class") if isinstance(oracle, Mapping) else None
+    config = oracle.get("config") if isinstance(oracle, Mapping) else None
+    try:
+        constraints = create_constraints(
+            config.get("constraints") if isinstance(config, Mapping) else None
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise CorruptProjectFileError(
+            f"The project file {storage.layout.project_file} holds invalid constraints "
+            f"({error!r}). {storage.remedies.project}"
+        ) from None
     trials = sorted(storage.load_trials(), key=lambda t: _sort_key(t.trial_id))
     return SearchResults(
         objective=objective,
@@ -384,6 +442,7 @@ def read_project(project_dir: str | os.PathLike[str]) -> SearchResults:
         trials=tuple(trials),
         project_dir=str(storage.project_dir),
         oracle_class=oracle_class,
+        constraints=constraints,
     )
 
 

@@ -1,4 +1,4 @@
-"""Pictures of a search: optimization history, heat-map, parallel coordinates, learning curves.
+"""Pictures of a search: history, heat-map, parallel coordinates, learning curves, Pareto front.
 
 Every function takes the search's results in any of these forms: a tuner, the DataFrame of
 ``tuner.results_dataframe()`` or ``kt.load_results(...)`` (only its rows' trials are drawn, so a
@@ -729,6 +729,98 @@ def plot_learning_curves(
     return figure
 
 
+# --- Pareto front --------------------------------------------------------------------------------
+def plot_pareto_front(
+    results: Any,
+    x: str | None = None,
+    y: str | None = None,
+    *,
+    figsize: tuple[float, float] = (7, 5.5),
+    dpi: float = 100,
+) -> Figure:
+    """Two objectives of a multi-objective search, trial by trial, with its Pareto front.
+
+    Trials on the front are drawn in red and joined by the front's staircase (with exactly two
+    objectives), dominated trials in blue, and trials that broke a constraint as grey crosses.
+    The trial first in keras-tuner's order (``get_best_trials``) is starred.
+
+    Args:
+        results: A tuner, a results DataFrame, a project directory or SearchResults.
+        x: The objective along the x axis (default: the first).
+        y: The objective along the y axis (default: the next one).
+        figsize: Size in inches (width, height).
+        dpi: Dots per inch; the image is figsize x dpi pixels.
+
+    Raises:
+        ValueError: The search has one objective, ``x`` or ``y`` is not one of its objectives,
+            or no trial completed with a value of both.
+    """
+    from tuner.pareto import objectives_of
+
+    results = as_search_results(results)
+    singles = {single.name: single for single in objectives_of(results.objective)}
+    if len(singles) < 2:
+        raise ValueError(
+            f"A Pareto front needs a list objective; this search optimizes only "
+            f"{results.objective.name!r}. Use plot_optimization_history instead."
+        )
+    names = list(singles)
+    x = x or names[0]
+    y = y or next(name for name in names if name != x)
+    for name in (x, y):
+        if name not in singles:
+            raise ValueError(f"{name!r} is not an objective of this search: {names}.")
+    front = {trial.trial_id for trial in results.pareto_front()}
+    best = results.best_trial
+    groups: dict[str, tuple[list[float], list[float]]] = {
+        "front": ([], []),
+        "dominated": ([], []),
+        "infeasible": ([], []),
+    }
+    for trial in results.trials:
+        values = trial.objective_values
+        if trial.status != TrialStatus.COMPLETED or x not in values or y not in values:
+            continue
+        if not trial.feasible:
+            group = "infeasible"
+        else:
+            group = "front" if trial.trial_id in front else "dominated"
+        groups[group][0].append(values[x])
+        groups[group][1].append(values[y])
+    if not any(xs for xs, _ in groups.values()):
+        raise ValueError(f"No trial completed with values of both {x!r} and {y!r} yet.")
+    figure = _new_figure(figsize, dpi)
+    ax = figure.add_subplot()
+    xs, ys = groups["infeasible"]
+    if xs:
+        ax.scatter(xs, ys, marker="x", s=30, color="grey", alpha=0.7,
+                   label=f"infeasible ({len(xs)})")  # fmt: skip
+    xs, ys = groups["dominated"]
+    if xs:
+        ax.scatter(xs, ys, s=28, color="tab:blue", alpha=0.6, label=f"dominated ({len(xs)})")
+    xs, ys = groups["front"]
+    if xs:
+        if len(singles) == 2:
+            order = sorted(zip(xs, ys, strict=True), key=lambda point: point[0])
+            # The edge of the dominated region: it turns after a point when x is minimized.
+            where = "post" if singles[x].direction == "min" else "pre"
+            ax.step([p[0] for p in order], [p[1] for p in order], where=where,
+                    color=BEST_COLOR, lw=1.2, alpha=0.7)  # fmt: skip
+        ax.scatter(xs, ys, s=46, color=BEST_COLOR, zorder=4,
+                   label=f"Pareto front ({len(xs)})")  # fmt: skip
+    if best is not None and x in best.objective_values and y in best.objective_values:
+        ax.scatter([best.objective_values[x]], [best.objective_values[y]], marker="*", s=260,
+                   color=BEST_COLOR, edgecolor="black", zorder=5,
+                   label=f"first of get_best_trials: trial {best.trial_id}")  # fmt: skip
+    for axis_name, setter in ((x, ax.set_xlabel), (y, ax.set_ylabel)):
+        better = "higher" if singles[axis_name].direction == "max" else "lower"
+        setter(f"{axis_name} ({better} is better)")
+    ax.set_title(f"Pareto front: {len(front)} of {len(results.trials)} trials")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=9)
+    return figure
+
+
 def _trial_colors(count: int) -> list[Any]:
     from matplotlib import colormaps
 
@@ -744,4 +836,5 @@ PLOTS: dict[str, Callable[..., Figure]] = {
     "heatmap": plot_heatmap,
     "parallel": plot_parallel_coordinates,
     "curves": plot_learning_curves,
+    "pareto": plot_pareto_front,
 }

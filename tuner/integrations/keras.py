@@ -7,9 +7,10 @@ import copy
 import json
 import os
 import shutil
+import time
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -38,10 +39,16 @@ BUILD_CONFIG_KEY = "build_config"
 _LEGACY_INPUT_SHAPE_KEY = "input_shape"
 
 
+#: What every Keras execution records beside the model's metrics, so that size and speed can
+#: be objectives or constraints: the parameter count and the mean wall time of an epoch so far.
+COST_METRICS = ("model_params", "epoch_seconds")
+
+
 class _TrialReporter(keras.callbacks.Callback):
     """Reports each epoch to the oracle and keeps the best epoch's weights in memory.
 
-    It also stops training when the oracle answers that the trial should stop.
+    Each epoch's report also holds :data:`COST_METRICS` (unless the model logs metrics of those
+    names itself). It stops training when the oracle answers that the trial should stop.
     """
 
     def __init__(self, oracle: OracleHandle, trial: Trial):
@@ -53,9 +60,26 @@ class _TrialReporter(keras.callbacks.Callback):
         self.best_weights: list[np.ndarray] | None = None
         #: Whether the oracle asked the trial to stop.
         self.stopped = False
+        #: The cost metrics of each epoch, to add to the History fit returns.
+        self.cost_history: dict[str, list[float]] = {name: [] for name in COST_METRICS}
+        self._epoch_seconds: list[float] = []
+        self._epoch_start = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch_start = time.perf_counter()
+
+    def _costs(self) -> dict[str, float]:
+        self._epoch_seconds.append(time.perf_counter() - self._epoch_start)
+        costs = {"epoch_seconds": sum(self._epoch_seconds) / len(self._epoch_seconds)}
+        with contextlib.suppress(ValueError):  # a model that is still not built has no count
+            costs["model_params"] = float(self.model.count_params())
+        for name, value in costs.items():
+            self.cost_history[name].append(value)
+        return costs
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = {name: float(value) for name, value in (logs or {}).items() if np.ndim(value) == 0}
+        logs = {**self._costs(), **logs}
         status = self._oracle.update_trial(self._trial.trial_id, logs, step=epoch)
         if self._objective.has_value(logs):
             value = self._objective.get_value(logs)
@@ -406,6 +430,7 @@ class Tuner(BaseTuner):
         if seed is not None:
             keras.utils.set_random_seed(seed)
         history = self._build_and_fit_model(trial, *fit_args, **kwargs)
+        _add_cost_history(history, reporter.cost_history)
         return history, reporter
 
     def _hooks_callback(self, trial: Trial) -> _TunerHooks:
@@ -652,6 +677,24 @@ class Tuner(BaseTuner):
             trial = trials.get(folder.name)
             if trial is not None and trial.status.is_finished and folder.name not in keep:
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+def _add_cost_history(history: Any, costs: Mapping[str, list[float]]) -> None:
+    """Adds the cost metrics to what ``fit`` returned: a History's series, or a dict of values.
+
+    A name the model logged itself is left alone, as is a result of another kind (a number a
+    ``HyperModel.fit`` override returned).
+    """
+    series = getattr(history, "history", None)
+    if isinstance(series, dict):
+        epochs = len(next(iter(series.values()), []))
+        for name, values in costs.items():
+            if name not in series and len(values) == epochs:
+                series[name] = list(values)
+    elif isinstance(history, dict):
+        for name, values in costs.items():
+            if values:
+                history.setdefault(name, values[-1])
 
 
 def _build_config_of(model: Any) -> str | None:

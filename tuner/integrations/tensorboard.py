@@ -105,6 +105,10 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+#: The HParams metric of a search with constraints: 1 for a feasible trial, 0 otherwise.
+FEASIBLE_METRIC = "feasible"
+
+
 def final_metrics(trial: Trial, objective: AnyObjective) -> dict[str, float]:
     """The metrics a trial shows in the HParams table: its values at the best step.
 
@@ -137,6 +141,8 @@ def final_metrics(trial: Trial, objective: AnyObjective) -> dict[str, float]:
                 values[name] = float(value)  # type: ignore[arg-type]
     if is_finite_number(trial.score):
         values[objective.name] = float(trial.score)  # type: ignore[arg-type]
+    if trial.constraint_values:  # 1 or 0: the dashboard can filter on the constraints
+        values[FEASIBLE_METRIC] = 1.0 if trial.feasible else 0.0
     return values
 
 
