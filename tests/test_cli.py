@@ -55,7 +55,7 @@ def test_every_command_has_help():
         done = tuner_command(*command, "--help")
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith("usage: tuner")
-    assert "--kind {history,heatmap,parallel,curves}" in tuner_command("plot", "-h").stdout
+    assert "--kind {history,heatmap,parallel,curves,pareto}" in tuner_command("plot", "-h").stdout
 
 
 def test_the_console_script_is_installed():

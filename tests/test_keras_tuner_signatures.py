@@ -169,15 +169,24 @@ def parameters(cls: type) -> list[tuple[str, Any]]:
     return found
 
 
+#: The options tuner adds after keras-tuner's last one (which positional keras-tuner code
+#: never reaches): every oracle and tuner takes them.
+ADDED_OPTIONS = [("constraints", None)]
+
+
 def expected(name: str) -> list[tuple[str, Any]]:
     if name in OWN:
-        return OWN[name]
-    changed = DIFFERENT_DEFAULTS.get(name, {})
-    listed = [(p, changed.get(p, default)) for p, default in KERAS_TUNER_1_4[name]]
-    added = ADDED_AFTER.get(name, [])
-    if listed and listed[-1] == KWARGS:
-        return [*listed[:-1], *added, KWARGS]
-    return [*listed, *added]
+        listed = list(OWN[name])
+    else:
+        changed = DIFFERENT_DEFAULTS.get(name, {})
+        listed = [(p, changed.get(p, default)) for p, default in KERAS_TUNER_1_4[name]]
+        added = ADDED_AFTER.get(name, [])
+        if listed and listed[-1] == KWARGS:
+            listed = [*listed[:-1], *added, KWARGS]
+        else:
+            listed = [*listed, *added]
+    last = [p for p, _ in listed].index("max_consecutive_failed_trials")
+    return [*listed[: last + 1], *ADDED_OPTIONS, *listed[last + 1 :]]
 
 
 ALL = sorted([*KERAS_TUNER_1_4, *OWN])
@@ -219,7 +228,7 @@ def test_the_docstring_documents_every_parameter_in_order(name):
 
 def test_the_declared_options_are_the_ones_every_class_takes():
     assert list(OracleOptions.__annotations__) == list(option_names())
-    assert option_defaults() == dict(_ORACLE_TAIL)
+    assert option_defaults() == dict([*_ORACLE_TAIL, *ADDED_OPTIONS])
     for name in ALL:
         taken = dict(parameters(public_class(name)))
         assert {option: taken.get(option) for option in option_names()} == option_defaults()
@@ -262,7 +271,7 @@ def test_oracles_take_every_argument_by_position():
     assert (oracle.max_epochs, oracle.factor, oracle.hyperband_iterations) == (27, 2, 3)
 
     oracle = kt.oracles.BayesianOptimizationOracle(
-        "loss", 4, 3, 1e-3, 1.5, 11, hp, True, False, 2, 5, "ucb"
+        "loss", 4, 3, 1e-3, 1.5, 11, hp, True, False, 2, 5, None, "ucb"
     )
     _check_options(oracle, 11, True, False, 2, 5)
     assert (oracle.num_initial_points, oracle.alpha, oracle.beta) == (3, 1e-3, 1.5)
@@ -281,7 +290,7 @@ def test_wrong_arguments_are_refused_naming_the_class():
     with pytest.raises(TypeError, match=r"RandomSearchOracle\(\): .*unexpected .*'sed'"):
         kt.oracles.RandomSearchOracle("loss", sed=1)
     with pytest.raises(TypeError, match=r"RandomSearchOracle\(\): too many positional"):
-        kt.oracles.RandomSearchOracle("loss", 4, 11, None, True, False, 2, 5, "extra")
+        kt.oracles.RandomSearchOracle("loss", 4, 11, None, True, False, 2, 5, None, "extra")
     with pytest.raises(TypeError, match="multiple values for argument 'seed'"):
         kt.oracles.RandomSearchOracle("loss", 4, 11, seed=12)
 

@@ -112,6 +112,8 @@ def crowding_distances(points: np.ndarray) -> np.ndarray:
         distances[order[0]] = distances[order[-1]] = np.inf
         if spread <= 0:
             continue
+        if not np.isfinite(spread):  # a trial without values (written before they were kept)
+            continue
         distances[order[1:-1]] += (values[2:] - values[:-2]) / spread
     return distances
 
@@ -241,3 +243,76 @@ def pareto_front_text(objective: AnyObjective, front: Sequence[Trial]) -> str:
         )
         lines.append(f"  Trial {trial.trial_id}: {values}")
     return "\n".join(lines)
+
+
+def selection_order(points: np.ndarray, violations: np.ndarray | None = None) -> np.ndarray:
+    """Row indices best first, as NSGA-II selects them.
+
+    Feasible rows come first, by non-dominated rank, and within a rank the most isolated first
+    (crowding distance), which keeps the front diverse; then the infeasible rows, least
+    violating first. Ties keep the rows' order.
+
+    Args:
+        points: ``(n, m)`` values to minimize.
+        violations: ``(n,)`` total constraint violation of each row (0: feasible); None: all
+            feasible.
+
+    Example:
+        >>> points = np.array([[3.0, 3.0], [1.0, 2.0], [2.0, 1.0], [0.0, 0.0]])
+        >>> selection_order(points, np.array([0.0, 0.0, 0.0, 5.0])).tolist()
+        [1, 2, 0, 3]
+    """
+    points = np.asarray(points, dtype=float).reshape(len(points), -1)
+    count = len(points)
+    if violations is None:
+        violations = np.zeros(count)
+    violations = np.asarray(violations, dtype=float)
+    feasible = np.flatnonzero(violations <= 0)
+    infeasible = np.flatnonzero(violations > 0)
+    ranks = np.zeros(count, dtype=int)
+    crowding = np.zeros(count)
+    if feasible.size:
+        ranks[feasible] = non_dominated_ranks(points[feasible])
+        for rank in np.unique(ranks[feasible]):
+            members = feasible[ranks[feasible] == rank]
+            crowding[members] = crowding_distances(points[members])
+    positions = np.arange(count)
+    best_feasible = sorted(feasible, key=lambda i: (ranks[i], -crowding[i], positions[i]))
+    least_violating = sorted(infeasible, key=lambda i: (violations[i], positions[i]))
+    return np.asarray([*best_feasible, *least_violating], dtype=int)
+
+
+def total_violation(constraints: Sequence[Any], values: Mapping[str, float | None]) -> float:
+    """The sum of a trial's constraint violations (0.0: feasible; ``inf``: a metric missing)."""
+    return float(sum(c.violation(values.get(c.metric)) for c in constraints))
+
+
+def quality_order(
+    objective: AnyObjective, trials: Sequence[Trial], constraints: Sequence[Any] = ()
+) -> list[Trial]:
+    """Scored trials best first: the order model-based oracles learn from and promotions use.
+
+    One objective: by score (ties: the earlier trial). A list objective: by
+    :func:`selection_order` on the objectives' values, the signed sum breaking ties. Trials
+    that break a constraint come after every feasible one, least violating first.
+    """
+    ordered = sorted(
+        trials, key=lambda t: (objective.sort_key(t.score or 0.0), _position(t.trial_id))
+    )
+    violations = np.asarray(
+        [
+            0.0 if t.feasible else total_violation(constraints, t.constraint_values) or 1.0
+            for t in ordered
+        ]
+    )
+    if len(objectives_of(objective)) == 1:
+        feasible = [t for t, v in zip(ordered, violations, strict=True) if v <= 0]
+        rest = sorted((i for i, v in enumerate(violations) if v > 0), key=lambda i: violations[i])
+        return feasible + [ordered[i] for i in rest]
+    width = len(objectives_of(objective))
+    points = np.full((len(ordered), width), np.inf)
+    for row, trial in enumerate(ordered):
+        point = signed_values(objective, trial.objective_values)
+        if point is not None:
+            points[row] = point
+    return [ordered[i] for i in selection_order(points, violations)]

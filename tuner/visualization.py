@@ -23,7 +23,7 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from tuner.display import format_value
 from tuner.errors import missing_dependency
@@ -803,8 +803,8 @@ def plot_pareto_front(
         if len(singles) == 2:
             order = sorted(zip(xs, ys, strict=True), key=lambda point: point[0])
             # The edge of the dominated region: it turns after a point when x is minimized.
-            where = "post" if singles[x].direction == "min" else "pre"
-            ax.step([p[0] for p in order], [p[1] for p in order], where=where,
+            turn: Literal["post", "pre"] = "post" if singles[x].direction == "min" else "pre"
+            ax.step([p[0] for p in order], [p[1] for p in order], where=turn,
                     color=BEST_COLOR, lw=1.2, alpha=0.7)  # fmt: skip
         ax.scatter(xs, ys, s=46, color=BEST_COLOR, zorder=4,
                    label=f"Pareto front ({len(xs)})")  # fmt: skip

@@ -15,6 +15,11 @@ starting a new configuration, as a new trial that continues from its checkpoint
 (``Budget.parent_trial_id``). This is ASHA's promotion rule exactly, with the trials that win at
 once continuing in the same ``fit`` instead of being restarted.
 
+With a list objective (or constraints) a rung ranks its trials as NSGA-II does (MO-ASHA,
+Schmucker et al., 2021): feasible before infeasible, then by non-dominated rank, and within a
+rank the most isolated first (crowding distance), which keeps the promoted trials spread along
+the front instead of crowding one end of it.
+
 The algorithm keeps no state of its own: the rung values are read back from the trials, so a
 resumed search continues exactly where it stopped.
 """
@@ -26,11 +31,14 @@ import operator
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from tuner.errors import FatalValueError
 from tuner.objective import is_finite_number
 from tuner.oracles.arguments import OracleOptions, takes_oracle_options
 from tuner.oracles.base import Oracle, Proposal, trial_index
 from tuner.oracles.hyperband import objective_at_step, rank_by_fidelity
+from tuner.pareto import selection_order, signed_values, total_violation
 from tuner.trial import Budget, Trial, TrialStatus
 
 if TYPE_CHECKING:
@@ -103,9 +111,19 @@ class AsyncSuccessiveHalvingOracle(Oracle):
         # (key, trial index) pairs; rebuilt from the trials on reload.
         self._rung_values: list[dict[str, float]] = [{} for _ in self.rung_epochs[:-1]]
         self._rung_order: list[list[tuple[float, int]]] = [[] for _ in self.rung_epochs[:-1]]
+        #: With several objectives or constraints, per decision rung: trial id -> its point
+        #: (objectives to minimize) and its constraint violation there.
+        self._rung_points: list[dict[str, tuple[tuple[float, ...], float]]] = [
+            {} for _ in self.rung_epochs[:-1]
+        ]
         self._promoted: set[str] = set()
         #: Stopped trials not promoted yet -> the rung they stopped at.
         self._paused: dict[str, int] = {}
+
+    @property
+    def _ranks_by_dominance(self) -> bool:
+        """Whether rungs rank points (several objectives, constraints), not single values."""
+        return len(self.objective.metric_names) > 1 or bool(self.constraints)
 
     # --- the rungs -------------------------------------------------------------------------------
     def _record(self, rung: int, trial_id: str, value: float) -> None:
@@ -118,9 +136,52 @@ class AsyncSuccessiveHalvingOracle(Oracle):
         old = self._rung_values[rung].pop(trial_id, None)
         if old is not None:
             self._rung_order[rung].remove((old, trial_index(trial_id)))
+        self._rung_points[rung].pop(trial_id, None)
+
+    def _record_at_step(self, rung: int, trial: Trial, step: int) -> bool:
+        """Records the trial's result at ``step`` on the rung; False when it reported none."""
+        if not self._ranks_by_dominance:
+            value = objective_at_step(trial, self.objective, step)
+            if value is None:
+                return False
+            self._record(rung, trial.trial_id, value)
+            return True
+        metrics = {
+            name: observed[-1].value
+            for name in trial.metrics.metrics
+            if (observed := [o for o in trial.metrics.get_history(name) if o.step == step])
+        }
+        point = signed_values(self.objective, metrics)
+        if point is None:
+            return False
+        # A constraint whose metric is reported only at the end is judged then, not here.
+        known = [c for c in self.constraints if c.metric in metrics]
+        self._forget(rung, trial.trial_id)
+        self._rung_points[rung][trial.trial_id] = (
+            tuple(point.tolist()),
+            total_violation(known, metrics),
+        )
+        return True
+
+    def _leaders(self, rung: int) -> list[str]:
+        """The best ``floor(n / factor)`` of the ``n`` trials recorded at the rung, best first."""
+        if not self._ranks_by_dominance:
+            order = self._rung_order[rung]
+            return [
+                f"{index:0{self._id_width}d}" for _, index in order[: len(order) // self.factor]
+            ]
+        recorded = sorted(self._rung_points[rung], key=trial_index)
+        if not recorded:
+            return []
+        points = np.asarray([self._rung_points[rung][t][0] for t in recorded])
+        violations = np.asarray([self._rung_points[rung][t][1] for t in recorded])
+        best_first = selection_order(points, violations)
+        return [recorded[i] for i in best_first[: len(recorded) // self.factor]]
 
     def _is_promotable(self, rung: int, trial_id: str) -> bool:
         """Whether the trial is among the best ``floor(n / factor)`` of the ``n`` at the rung."""
+        if self._ranks_by_dominance:
+            return trial_id in self._leaders(rung)
         key = self._rung_values[rung][trial_id]
         if key == float("inf"):
             return False
@@ -132,11 +193,11 @@ class AsyncSuccessiveHalvingOracle(Oracle):
         rung = self._rung_of_epochs.get(step + 1)
         if rung is None:
             return False
-        value = objective_at_step(trial, self.objective, step)
-        if value is None:  # the objective was not reported (yet): nothing to judge
-            return False
-        judged = trial.trial_id in self._rung_values[rung]
-        self._record(rung, trial.trial_id, value)
+        judged = (
+            trial.trial_id in self._rung_values[rung] or trial.trial_id in self._rung_points[rung]
+        )
+        if not self._record_at_step(rung, trial, step):
+            return False  # the objective was not reported (yet): nothing to judge
         if judged:  # another execution of a trial that already passed this rung
             return False
         if self._is_promotable(rung, trial.trial_id):
@@ -148,9 +209,7 @@ class AsyncSuccessiveHalvingOracle(Oracle):
     def _propose(self, trial_id: str) -> Proposal:
         running = {trial.trial_id for trial in self.ongoing_trials.values()}
         for rung in range(len(self.rung_epochs) - 2, -1, -1):
-            order = self._rung_order[rung]
-            for _, index in order[: len(order) // self.factor]:
-                candidate = f"{index:0{self._id_width}d}"
+            for candidate in self._leaders(rung):
                 if self._paused.get(candidate) == rung and candidate not in running:
                     return self._continuation(self.trials[candidate], rung)
         for attempt in range(self.max_collisions):
@@ -183,6 +242,7 @@ class AsyncSuccessiveHalvingOracle(Oracle):
     def _on_reload(self, trials: list[Trial]) -> None:
         self._rung_values = [{} for _ in self.rung_epochs[:-1]]
         self._rung_order = [[] for _ in self.rung_epochs[:-1]]
+        self._rung_points = [{} for _ in self.rung_epochs[:-1]]
         self._promoted = set()
         self._paused = {}
         for trial in self.trials.values():
@@ -192,9 +252,7 @@ class AsyncSuccessiveHalvingOracle(Oracle):
             if trial.status not in (TrialStatus.COMPLETED, TrialStatus.STOPPED):
                 continue
             for epochs, rung in self._rung_of_epochs.items():
-                value = objective_at_step(trial, self.objective, epochs - 1)
-                if value is not None:
-                    self._record(rung, trial.trial_id, value)
+                self._record_at_step(rung, trial, epochs - 1)
             stopped_at = self._rung_of_epochs.get(_last_step(trial) + 1)
             if (
                 trial.status == TrialStatus.STOPPED

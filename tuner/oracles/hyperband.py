@@ -26,6 +26,7 @@ from tuner.errors import FatalValueError
 from tuner.objective import AnyObjective, is_finite_number
 from tuner.oracles.arguments import OracleOptions, takes_oracle_options
 from tuner.oracles.base import Oracle, Proposal, trial_index, values_key
+from tuner.pareto import quality_order
 from tuner.trial import Budget, Trial, TrialStatus
 
 if TYPE_CHECKING:
@@ -392,7 +393,9 @@ class HyperbandOracle(Oracle):
         planned = plan.rounds[round_number].size
         next_size = plan.rounds[round_number + 1].size
         keep = min(next_size, math.ceil(next_size * len(scored) / planned))
-        scored.sort(key=lambda t: (self.objective.sort_key(t.score), trial_index(t.trial_id)))  # type: ignore[arg-type]
+        # Several objectives: by non-dominated rank, then crowding distance (MO-Hyperband);
+        # constraints: feasible first.
+        scored = quality_order(self.objective, scored, self.constraints)
         return [t.trial_id for t in scored[:keep]]
 
     def _bracket_finished(self, bracket: Bracket) -> bool:

@@ -30,6 +30,7 @@ from tuner.objective import is_finite_number
 from tuner.oracles.arguments import OracleOptions, takes_oracle_options
 from tuner.oracles.base import Proposal, trial_index
 from tuner.oracles.model_based import ModelBasedOracle
+from tuner.pareto import quality_order
 from tuner.space import Dimension, DimensionKind, SpaceCodec, latin_hypercube
 from tuner.trial import Trial, TrialStatus
 
@@ -169,6 +170,10 @@ class ParzenEstimator:
 class TPEOracle(ModelBasedOracle):
     """Tree-structured Parzen estimator search (Bergstra et al. 2011), multivariate.
 
+    With a list objective it is multi-objective TPE: the good trials are the first of the
+    non-dominated sorting (crowding distance breaking ties within a front). With constraints,
+    feasible trials always rank before infeasible ones, the least violating first.
+
     The first ``num_initial_points`` trials follow a space-filling Latin hypercube; each later
     trial draws ``candidates`` value sets from the density of the best trials and keeps the one
     most likely under it relative to the density of the others. Works on every hyperparameter
@@ -291,7 +296,8 @@ class TPEOracle(ModelBasedOracle):
             if t.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED)
             and is_finite_number(t.score)
         ]
-        scored.sort(key=lambda t: (self.objective.sort_key(t.score), trial_index(t.trial_id)))  # type: ignore[arg-type]
+        # Several objectives: by non-dominated rank (MOTPE); constraints: feasible first.
+        scored = quality_order(self.objective, scored, self.constraints)
         known = {t.trial_id for t in scored}
         failed = sorted(
             (t for t in finished if t.trial_id not in known), key=lambda t: trial_index(t.trial_id)
