@@ -262,8 +262,10 @@ def selection_order(points: np.ndarray, violations: np.ndarray | None = None) ->
         >>> selection_order(points, np.array([0.0, 0.0, 0.0, 5.0])).tolist()
         [1, 2, 0, 3]
     """
-    points = np.asarray(points, dtype=float).reshape(len(points), -1)
     count = len(points)
+    if count == 0:
+        return np.zeros(0, dtype=int)
+    points = np.asarray(points, dtype=float).reshape(count, -1)
     if violations is None:
         violations = np.zeros(count)
     violations = np.asarray(violations, dtype=float)

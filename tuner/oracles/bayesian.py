@@ -25,10 +25,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from tuner.constraints import Constraint
 from tuner.objective import is_finite_number
+from tuner.oracles import tradeoffs
 from tuner.oracles.arguments import OracleOptions, takes_oracle_options
 from tuner.oracles.base import Proposal, trial_index, values_key
 from tuner.oracles.model_based import ModelBasedOracle
+from tuner.pareto import signed_values
 from tuner.space import DimensionKind, SpaceCodec, latin_hypercube
 from tuner.trial import Trial, TrialStatus
 
@@ -418,6 +421,24 @@ def _single_threaded_blas() -> Iterator[None]:
 _ACQUISITIONS = ("log_ei", "ucb")
 
 
+@dataclass(frozen=True)
+class _Standardized:
+    """A Gaussian process fitted to ``(values - center) / spread``, predicting ``values``."""
+
+    model: GaussianProcess
+    center: float
+    spread: float
+
+    def predict(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean, std = self.model.predict(points)
+        return mean * self.spread + self.center, std * self.spread
+
+    def believing(self, pending: np.ndarray) -> _Standardized:
+        """The model with the running trials observed at their predicted value."""
+        believed = self.model.with_observations(pending, self.model.predict(pending)[0])
+        return _Standardized(believed, self.center, self.spread)
+
+
 @takes_oracle_options()
 class BayesianOptimizationOracle(ModelBasedOracle):
     """Bayesian optimization with a Gaussian process: keras-tuner's oracle, made robust.
@@ -515,6 +536,8 @@ class BayesianOptimizationOracle(ModelBasedOracle):
         self.acquisition = acquisition
         #: The last kernel fit: space signature, data fingerprint and log parameters.
         self._kernel: dict[str, Any] | None = None
+        #: The same, for each model of a multi-objective or constrained search, by its name.
+        self._kernels: dict[str, dict[str, Any]] = {}
         self._encoding_cache: tuple[str, dict[str, tuple[str, np.ndarray]]] | None = None
         self._designs: dict[tuple[int, int], np.ndarray] = {}
 
@@ -532,12 +555,20 @@ class BayesianOptimizationOracle(ModelBasedOracle):
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
         state["kernel"] = self._kernel
+        if self._kernels:
+            state["kernels"] = self._kernels
         return state
 
     def set_state(self, state: Mapping[str, Any]) -> None:
         super().set_state(state)
         kernel = state.get("kernel")
         self._kernel = dict(kernel) if isinstance(kernel, Mapping) else None
+        kernels = state.get("kernels")
+        self._kernels = (
+            {str(k): dict(v) for k, v in kernels.items() if isinstance(v, Mapping)}
+            if isinstance(kernels, Mapping)
+            else {}
+        )
 
     # --- proposals -------------------------------------------------------------------------------
     def _initial_count(self, codec: SpaceCodec) -> int:
@@ -557,6 +588,8 @@ class BayesianOptimizationOracle(ModelBasedOracle):
         observed = self._observations(codec)
         if trial_index(trial_id) < self._initial_count(codec) or observed is None:
             return self._space_filling(trial_id, codec, pool, rng)
+        if len(self.objective.metric_names) > 1 or self.constraints:
+            return self._propose_tradeoff(codec, pool, rng)
         inputs, scores = observed
         targets = self._targets(scores)
         with _single_threaded_blas():
@@ -671,20 +704,28 @@ class BayesianOptimizationOracle(ModelBasedOracle):
             rows.append(known[1])
         return np.array(rows).reshape(len(rows), codec.size)
 
-    def _fit(self, codec: SpaceCodec, inputs: np.ndarray, targets: np.ndarray) -> GaussianProcess:
+    def _fit(
+        self,
+        codec: SpaceCodec,
+        inputs: np.ndarray,
+        targets: np.ndarray,
+        model_name: str | None = None,
+    ) -> GaussianProcess:
         """The Gaussian process on this data, its kernel refitted when the data changed.
 
         Up to ``full_refit_limit`` observations the kernel is refitted for every new data set,
         from the previous fit and from the prior. Beyond, a fit costs O(n^3) per step and one
         more observation barely moves the optimum, so the kernel is refitted (from the previous
         fit) once the data grew by ``refit_growth``; in between, the posterior takes the new data
-        with the kernel it has.
+        with the kernel it has. ``model_name`` names one of several models (one per objective
+        or constraint), each with its own kernel.
         """
         import zlib
 
         fingerprint = f"{zlib.crc32(inputs.tobytes()):08x}{zlib.crc32(targets.tobytes()):08x}"
         space = f"{zlib.crc32(codec.signature.encode()):08x}"
-        previous = self._kernel if self._kernel and self._kernel.get("space") == space else None
+        kernel = self._kernel if model_name is None else self._kernels.get(model_name)
+        previous = kernel if kernel and kernel.get("space") == space else None
         count = len(targets)
         if previous is not None:
             parameters = np.array(previous["log_parameters"], dtype=float)
@@ -692,7 +733,7 @@ class BayesianOptimizationOracle(ModelBasedOracle):
                 count > self.full_refit_limit and count < previous["fitted_on"] * self.refit_growth
             )
             if previous["data"] == fingerprint or fresh_enough:
-                self._kernel = {**previous, "data": fingerprint}
+                self._keep_kernel(model_name, {**previous, "data": fingerprint})
                 return GaussianProcess(inputs, targets, parameters)
         model = GaussianProcess.fit(
             inputs,
@@ -701,13 +742,167 @@ class BayesianOptimizationOracle(ModelBasedOracle):
             min_noise=max(self.alpha, 1e-9),
             restart_from_prior=count <= self.full_refit_limit,
         )
-        self._kernel = {
-            "space": space,
-            "data": fingerprint,
-            "fitted_on": count,
-            "log_parameters": [float(v) for v in model.log_parameters],
-        }
+        self._keep_kernel(
+            model_name,
+            {
+                "space": space,
+                "data": fingerprint,
+                "fitted_on": count,
+                "log_parameters": [float(v) for v in model.log_parameters],
+            },
+        )
         return model
+
+    def _keep_kernel(self, model_name: str | None, kernel: dict[str, Any]) -> None:
+        if model_name is None:
+            self._kernel = kernel
+        else:
+            self._kernels[model_name] = kernel
+
+    # --- several objectives, constraints ---------------------------------------------------------
+    def _propose_tradeoff(
+        self, codec: SpaceCodec, pool: list[dict[str, Any]] | None, rng: np.random.Generator
+    ) -> Proposal:
+        """The next trial of a search with several objectives or with constraints.
+
+        One Gaussian process per objective (on its observed range mapped to [0, 1]) and one per
+        constrained metric. With two objectives the acquisition is the expected hypervolume
+        improvement over the feasible front; with more, ParEGO's random Chebyshev
+        scalarization with log expected improvement; with one, log expected improvement over
+        the best feasible trial. Each is weighted by the probability that the constraints
+        hold; before any trial is feasible, that probability alone is maximized.
+        """
+        finished = sorted(
+            (t for t in self.trials.values() if t.status.is_finished),
+            key=lambda t: trial_index(t.trial_id),
+        )
+        width = len(self.objective.metric_names)
+        values = np.full((len(finished), width), np.nan)
+        for row, trial in enumerate(finished):
+            if self._usable_score(trial):
+                point = signed_values(self.objective, trial.objective_values)
+                if point is not None:
+                    values[row] = point
+        observed = ~np.isnan(values).any(axis=1)
+        if observed.sum() < 2:
+            return self._random_untried(codec, pool, rng)
+        # Failed trials count as the worst value seen, as in the single-objective search.
+        values = np.where(np.isnan(values), np.nanmax(values, axis=0), values)
+        low, scale = tradeoffs.normalization(values)
+        normalized = (values - low) / scale
+        feasible = observed & np.array([t.feasible for t in finished])
+        inputs = self._encode(codec, finished)
+        pending = self._pending_inputs(codec)
+        with _single_threaded_blas():
+            objective_models = [
+                self._standardized_model(codec, inputs, normalized[:, j], f"objective {name}")
+                for j, name in enumerate(self.objective.metric_names)
+            ]
+            constraint_models = self._constraint_models(codec, finished, inputs)
+            if len(pending):  # kriging believer, as in the single-objective search
+                objective_models = [m.believing(pending) for m in objective_models]
+                constraint_models = [(m.believing(pending), c) for m, c in constraint_models]
+            if pool is not None:
+                points = codec.encode_many(pool)
+            else:
+                count = int(np.clip(self.candidate_budget // len(finished), 256, 2048))
+                leaders = inputs[feasible][np.argsort(normalized[feasible].sum(axis=1))[:5]]
+                points = np.vstack(
+                    [codec.sample(rng, count), self._perturb(codec, leaders, rng)]
+                    if len(leaders)
+                    else [codec.sample(rng, count)]
+                )
+            predictions = [model.predict(points) for model in objective_models]
+            means = np.column_stack([mean for mean, _ in predictions])
+            stds = np.column_stack([std for _, std in predictions])
+            log_feasibility = self._log_feasibility(constraint_models, points)
+            if not feasible.any():
+                scores = log_feasibility
+            else:
+                scores = log_feasibility + self._log_improvement(
+                    codec, inputs, normalized, feasible, points, means, stds, pending, rng
+                )
+        for index in np.argsort(-scores, kind="stable"):
+            proposal = codec.decode(points[index])
+            if not self._is_duplicate(proposal):
+                return Proposal.run(proposal)
+        return self._random_untried(codec, pool, rng)
+
+    def _standardized_model(
+        self, codec: SpaceCodec, inputs: np.ndarray, values: np.ndarray, name: str
+    ) -> _Standardized:
+        center, spread = float(values.mean()), float(values.std())
+        spread = spread if spread > 1e-12 else 1.0
+        model = self._fit(codec, inputs, (values - center) / spread, model_name=name)
+        return _Standardized(model, center, spread)
+
+    def _constraint_models(
+        self, codec: SpaceCodec, finished: list[Trial], inputs: np.ndarray
+    ) -> list[tuple[_Standardized, Constraint]]:
+        """A model of each constrained metric, from the trials that reported it."""
+        models = []
+        for position, constraint in enumerate(self.constraints):
+            reported = [t.constraint_values.get(constraint.metric) for t in finished]
+            known = np.array([is_finite_number(value) for value in reported])
+            if known.sum() < 2:
+                continue  # not modelled yet: every point is as likely to be feasible
+            metric = np.array(
+                [float(v) for v in reported if v is not None and is_finite_number(v)]
+            )
+            name = f"constraint {position} {constraint.metric}"
+            models.append(
+                (self._standardized_model(codec, inputs[known], metric, name), constraint)
+            )
+        return models
+
+    @staticmethod
+    def _log_feasibility(
+        models: list[tuple[_Standardized, Constraint]], points: np.ndarray
+    ) -> np.ndarray:
+        if not models:
+            return np.zeros(len(points))
+        means, stds, lower, upper = [], [], [], []
+        for model, constraint in models:
+            mean, std = model.predict(points)
+            means.append(mean)
+            stds.append(std)
+            lower.append(constraint.min_value)
+            upper.append(constraint.max_value)
+        probability = tradeoffs.probability_of_feasibility(
+            np.column_stack(means), np.column_stack(stds), lower, upper
+        )
+        return np.log(np.maximum(probability, 1e-300))
+
+    def _log_improvement(
+        self,
+        codec: SpaceCodec,
+        inputs: np.ndarray,
+        normalized: np.ndarray,
+        feasible: np.ndarray,
+        points: np.ndarray,
+        means: np.ndarray,
+        stds: np.ndarray,
+        pending: np.ndarray,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """The log of the expected improvement of each candidate over the feasible trials."""
+        width = normalized.shape[1]
+        if width == 1:
+            return log_expected_improvement(means[:, 0], stds[:, 0], normalized[feasible].min())[0]
+        if width == 2:
+            front = normalized[feasible]
+            reference = np.full(2, 1.1)  # just past the worst value seen of each objective
+            gains = tradeoffs.expected_hypervolume_improvement(front, means, stds, reference, rng)
+            if gains.max() > 0:
+                return np.log(np.maximum(gains, 1e-300))
+        # Three objectives or more (or no candidate improves the front): ParEGO.
+        weights = rng.dirichlet(np.ones(width))
+        scalar = tradeoffs.chebyshev_scalarization(normalized, weights)
+        model = self._standardized_model(codec, inputs, scalar, "chebyshev")
+        if len(pending):
+            model = model.believing(pending)
+        mean, std = model.predict(points)
+        return log_expected_improvement(mean, std, float(scalar[feasible].min()))[0]
 
     # --- the acquisition and its maximization ----------------------------------------------------
     def _acquisition(self, model: GaussianProcess, points: np.ndarray, best: float) -> np.ndarray:
