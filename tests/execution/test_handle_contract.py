@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from tuner import errors
+from tuner.constraints import Constraint
 from tuner.execution import OracleHandle
 from tuner.execution.channel import SocketChannel
 from tuner.execution.remote import RemoteOracle
@@ -192,3 +193,30 @@ def test_save_and_reload_keep_the_trials(make_handle):
     handle.save()
     handle.reload()
     assert handle.get_trial(trial.trial_id).score == 0.75
+
+
+def test_trade_offs_reach_the_caller_and_the_front_is_the_oracles(make_handle):
+    handle = make_handle(
+        objective=["loss", Objective("size", "min")],
+        constraints=[Constraint("seconds", max_value=1.0)],
+        max_trials=4,
+    )
+    ended = []
+    for loss, size, seconds in [
+        (0.2, 9.0, 0.5),
+        (0.5, 1.0, 0.5),
+        (0.1, 1.0, 3.0),
+        (0.6, 9.5, 0.1),
+    ]:
+        trial = handle.create_trial("w0")
+        handle.update_trial(trial.trial_id, {"loss": loss, "size": size, "seconds": seconds})
+        trial.status = TrialStatus.COMPLETED
+        handle.end_trial(trial)
+        ended.append(trial)
+    assert [t.feasible for t in ended] == [True, True, False, True]
+    assert ended[2].status == TrialStatus.COMPLETED and "seconds = 3 breaks" in ended[2].message
+    assert ended[0].objective_values == {"loss": 0.2, "size": 9.0}
+    assert ended[2].constraint_values == {"seconds": 3.0}
+    front = [t.trial_id for t in handle.get_pareto_front()]
+    assert front == [ended[1].trial_id, ended[0].trial_id]  # keras-tuner's order: signed sum
+    assert handle.get_best_trials(1)[0].trial_id == front[0]

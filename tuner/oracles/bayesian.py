@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -31,7 +31,7 @@ from tuner.oracles import tradeoffs
 from tuner.oracles.arguments import OracleOptions, takes_oracle_options
 from tuner.oracles.base import Proposal, trial_index, values_key
 from tuner.oracles.model_based import ModelBasedOracle
-from tuner.pareto import signed_values
+from tuner.pareto import selection_order, signed_values
 from tuner.space import DimensionKind, SpaceCodec, latin_hypercube
 from tuner.trial import Trial, TrialStatus
 
@@ -498,6 +498,8 @@ class BayesianOptimizationOracle(ModelBasedOracle):
     full_refit_limit: ClassVar[int] = 64
     #: Beyond it, the kernel is refitted when the data grew by this factor since the last fit.
     refit_growth: ClassVar[float] = 1.1
+    #: With several objectives: front trials, then best candidates, perturbed per proposal.
+    tradeoff_leaders: ClassVar[int] = 8
 
     def __init__(
         self,
@@ -802,26 +804,27 @@ class BayesianOptimizationOracle(ModelBasedOracle):
             if len(pending):  # kriging believer, as in the single-objective search
                 objective_models = [m.believing(pending) for m in objective_models]
                 constraint_models = [(m.believing(pending), c) for m, c in constraint_models]
+            score = self._tradeoff_scorer(
+                codec, inputs, normalized, feasible, objective_models, constraint_models, rng
+            )
             if pool is not None:
                 points = codec.encode_many(pool)
+                scores = score(points)
             else:
+                # Random points and perturbations of the feasible front, then perturbations of
+                # the best of those: a two-stage local search (the Monte Carlo acquisition has
+                # no gradient to follow).
                 count = int(np.clip(self.candidate_budget // len(finished), 256, 2048))
-                leaders = inputs[feasible][np.argsort(normalized[feasible].sum(axis=1))[:5]]
-                points = np.vstack(
-                    [codec.sample(rng, count), self._perturb(codec, leaders, rng)]
-                    if len(leaders)
-                    else [codec.sample(rng, count)]
+                front = np.flatnonzero(feasible)
+                best_first = front[selection_order(normalized[front])][: self.tradeoff_leaders]
+                first = np.vstack(
+                    [codec.sample(rng, count), self._perturb(codec, inputs[best_first], rng)]
                 )
-            predictions = [model.predict(points) for model in objective_models]
-            means = np.column_stack([mean for mean, _ in predictions])
-            stds = np.column_stack([std for _, std in predictions])
-            log_feasibility = self._log_feasibility(constraint_models, points)
-            if not feasible.any():
-                scores = log_feasibility
-            else:
-                scores = log_feasibility + self._log_improvement(
-                    codec, inputs, normalized, feasible, points, means, stds, pending, rng
-                )
+                first_scores = score(first)
+                top = first[np.argsort(-first_scores, kind="stable")[: self.tradeoff_leaders]]
+                second = self._perturb(codec, top, rng)
+                points = np.vstack([first, second])
+                scores = np.r_[first_scores, score(second)]
         for index in np.argsort(-scores, kind="stable"):
             proposal = codec.decode(points[index])
             if not self._is_duplicate(proposal):
@@ -873,36 +876,62 @@ class BayesianOptimizationOracle(ModelBasedOracle):
         )
         return np.log(np.maximum(probability, 1e-300))
 
-    def _log_improvement(
+    def _tradeoff_scorer(
         self,
         codec: SpaceCodec,
         inputs: np.ndarray,
         normalized: np.ndarray,
         feasible: np.ndarray,
-        points: np.ndarray,
-        means: np.ndarray,
-        stds: np.ndarray,
-        pending: np.ndarray,
+        objective_models: list[_Standardized],
+        constraint_models: list[tuple[_Standardized, Constraint]],
         rng: np.random.Generator,
-    ) -> np.ndarray:
-        """The log of the expected improvement of each candidate over the feasible trials."""
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        """The acquisition (log scale) of a proposal: one function for all its candidates.
+
+        Its random parts (the Monte Carlo draws, ParEGO's weights) are drawn once, so that
+        candidates scored in several batches are compared on equal terms.
+        """
         width = normalized.shape[1]
-        if width == 1:
-            return log_expected_improvement(means[:, 0], stds[:, 0], normalized[feasible].min())[0]
-        if width == 2:
-            front = normalized[feasible]
-            reference = np.full(2, 1.1)  # just past the worst value seen of each objective
-            gains = tradeoffs.expected_hypervolume_improvement(front, means, stds, reference, rng)
-            if gains.max() > 0:
-                return np.log(np.maximum(gains, 1e-300))
-        # Three objectives or more (or no candidate improves the front): ParEGO.
+        draws_seed = int(rng.integers(2**62))
         weights = rng.dirichlet(np.ones(width))
-        scalar = tradeoffs.chebyshev_scalarization(normalized, weights)
-        model = self._standardized_model(codec, inputs, scalar, "chebyshev")
-        if len(pending):
-            model = model.believing(pending)
-        mean, std = model.predict(points)
-        return log_expected_improvement(mean, std, float(scalar[feasible].min()))[0]
+        front = normalized[feasible]
+        reference = np.full(width, 1.1)  # just past the worst value seen of each objective
+        chosen: dict[str, Any] = {}  # the acquisition, decided on the first batch
+
+        def chebyshev() -> tuple[_Standardized, float]:
+            if "chebyshev" not in chosen:
+                scalar = tradeoffs.chebyshev_scalarization(normalized, weights)
+                model = self._standardized_model(codec, inputs, scalar, "chebyshev")
+                pending = self._pending_inputs(codec)
+                if len(pending):
+                    model = model.believing(pending)
+                chosen["chebyshev"] = (model, float(scalar[feasible].min()))
+            return chosen["chebyshev"]
+
+        def score(points: np.ndarray) -> np.ndarray:
+            log_feasibility = self._log_feasibility(constraint_models, points)
+            if not feasible.any():  # find the feasible region first
+                return log_feasibility
+            predictions = [model.predict(points) for model in objective_models]
+            means = np.column_stack([mean for mean, _ in predictions])
+            stds = np.column_stack([std for _, std in predictions])
+            if width == 1:
+                best = float(front[:, 0].min())
+                return log_feasibility + log_expected_improvement(means[:, 0], stds[:, 0], best)[0]
+            if width == 2 and chosen.setdefault("mode", "hypervolume") == "hypervolume":
+                gains = tradeoffs.expected_hypervolume_improvement(
+                    front, means, stds, reference, np.random.default_rng(draws_seed)
+                )
+                if gains.max() > 0 or "decided" in chosen:
+                    chosen["decided"] = True
+                    return log_feasibility + np.log(np.maximum(gains, 1e-300))
+                chosen["mode"] = "chebyshev"  # no candidate improves the front: ParEGO
+            chosen["decided"] = True
+            model, best = chebyshev()
+            mean, std = model.predict(points)
+            return log_feasibility + log_expected_improvement(mean, std, best)[0]
+
+        return score
 
     # --- the acquisition and its maximization ----------------------------------------------------
     def _acquisition(self, model: GaussianProcess, points: np.ndarray, best: float) -> np.ndarray:
