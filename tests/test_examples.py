@@ -79,6 +79,15 @@ def test_breast_cancer_grid_runs_its_grid_and_draws_the_heatmap(tmp_path):
         assert heatmap.stat().st_size > 0
 
 
+@needs_sklearn
+def test_pareto_front_prints_and_draws_the_front(tmp_path):
+    image = tmp_path / "front.png"
+    output = run_example("pareto_front.py", tmp_path, "--output", str(image))
+    assert "Pareto front: " in output and " parameters (" in output
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert image.read_bytes()[:4] == b"\x89PNG"
+
+
 def test_quickstart_runs_small(tmp_path):
     output = run_example("quickstart.py", tmp_path)
     assert "Test accuracy of the best model" in output
