@@ -106,11 +106,11 @@ def marked_files(directory: Path, mark: str) -> list[str]:
 class FunctionTuner(kt.BaseTuner):
     """Runs ``function(hp)`` as the trial: no Keras involved."""
 
-    def __init__(self, function, max_trials: int, **kwargs: Any):
+    def __init__(self, function, max_trials: int, objective: Any = None, **kwargs: Any):
         self.function = function
         oracle = kt.oracles.RandomSearchOracle(
-            objective=kt.Objective("loss", "min"), max_trials=max_trials, seed=7,
-            max_consecutive_failed_trials=10,
+            objective=objective or kt.Objective("loss", "min"), max_trials=max_trials, seed=7,
+            max_consecutive_failed_trials=10, constraints=kwargs.pop("constraints", None),
         )  # fmt: skip
         super().__init__(oracle, **kwargs)
 
@@ -176,6 +176,28 @@ def test_every_trial_is_a_session_with_its_values_status_and_final_metrics(tmp_p
             assert set(session["metrics"]) == {"loss", "accuracy"}
         else:
             assert session["status"] == "STATUS_FAILURE" and session["metrics"] == {}
+
+
+def test_every_objective_and_constraint_metric_and_feasibility_are_in_the_dashboard(tmp_path):
+    def trade_off(hp):
+        x = hp.Float("x", 0.0, 1.0)
+        return {"loss": x, "size": 1 - x, "seconds": 4 * x}
+
+    search = FunctionTuner(
+        trade_off, max_trials=6, directory=str(tmp_path),
+        objective=["loss", kt.Objective("size", "min")],
+        constraints=[kt.Constraint("seconds", max_value=2.0)],
+    )  # fmt: skip
+    search.search(verbose=0)
+    log_dir = Path(search.export_tensorboard())
+    declared = {m.name.tag for m in read_experiment(log_dir).metric_infos}
+    assert {"loss", "size", "seconds", "feasible", "multi_objective"} <= declared
+    for trial in search.oracle.trials.values():
+        metrics = read_session(log_dir, trial.trial_id)["metrics"]
+        assert metrics["feasible"][0] == (1.0 if trial.feasible else 0.0)
+        assert metrics["size"][0] == pytest.approx(trial.objective_values["size"])
+        assert metrics["seconds"][0] == pytest.approx(trial.constraint_values["seconds"])
+    assert {t.feasible for t in search.oracle.trials.values()} == {True, False}
 
 
 def test_export_again_and_after_a_resume_adds_only_new_trials(tmp_path):
