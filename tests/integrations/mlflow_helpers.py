@@ -55,7 +55,13 @@ class StepTuner(kt.BaseTuner):
 
 
 def step_search(directory: Path, callback: MLflowCallback, max_trials: int, **kwargs) -> StepTuner:
-    oracle = kt.oracles.RandomSearchOracle("loss", max_trials=max_trials, seed=5)
+    """A StepTuner logging to ``callback``; oracle options among ``kwargs`` go to the oracle."""
+    options = {
+        name: kwargs.pop(name)
+        for name in ("max_consecutive_failed_trials", "max_retries_per_trial")
+        if name in kwargs
+    }
+    oracle = kt.oracles.RandomSearchOracle("loss", max_trials=max_trials, seed=5, **options)
     return StepTuner(
         oracle, directory=str(directory), project_name="steps", search_callbacks=[callback],
         **kwargs,

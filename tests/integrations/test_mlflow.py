@@ -168,16 +168,21 @@ def test_a_failed_trial_is_a_failed_run_with_its_error(keras_search):
 def test_a_resumed_search_goes_on_in_the_same_parent_run(store, tmp_path):
     first = step_search(tmp_path, MLflowCallback(store), max_trials=2)
     first.search(verbose=0)
+    client = MlflowClient(store)
+    # As if the process had died after logging trial 0 but before ending its run.
+    unfinished = first._search_callbacks[-1]._trial_runs[sorted(first.oracle.trials)[0]]
+    client.update_run(unfinished, status="RUNNING")
     tracker = MLflowCallback(store)
     step_search(tmp_path, tracker, max_trials=4).search(verbose=0)
     assert tracker.parent_run_id == first._search_callbacks[-1].parent_run_id
+    assert tracker.caught_up == [sorted(first.oracle.trials)[0]]
+    assert client.get_run(unfinished).info.status == "FINISHED"
 
-    client = MlflowClient(store)
     parents, children = split_runs(all_runs(client, "steps"))
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     assert sorted(children) == sorted(tracker.trial_runs()) and len(children) == 4
     for runs in children.values():
-        (run,) = runs  # never twice
+        (run,) = runs  # never twice, and each value once (trial 0's were logged twice)
         assert [s for s, _ in steps_and_values(client, run, "loss")] == [0, 1, 2]
 
     # overwrite=True starts a new project, hence a new run.
@@ -216,6 +221,52 @@ def test_an_interrupted_search_kills_its_runs_and_a_resume_reopens_them(store, t
     assert len(children) == 3
     (again,) = children[interrupted[0]]  # the interrupted trial's run, finished this time
     assert again.info.run_id == stopped.info.run_id and again.info.status == "FINISHED"
+
+
+def test_a_search_stopped_by_failures_in_a_row_fails_its_run_with_every_trial(store, tmp_path):
+    def fail(trial):
+        raise kt.errors.FailedTrialError("cannot train this one")
+
+    tracker = MLflowCallback(store)
+    search = step_search(tmp_path, tracker, max_trials=5, max_consecutive_failed_trials=2)
+    search.hook = fail
+    with pytest.raises(kt.errors.TooManyFailedTrialsError):
+        search.search(verbose=0)
+    client = MlflowClient(store)
+    parents, children = split_runs(all_runs(client, "steps"))
+    assert parents[0].info.status == "FAILED"
+    assert "TooManyFailedTrialsError" in parents[0].data.tags["error"]
+    assert sorted(children) == sorted(search.oracle.trials) and len(children) == 2
+    for (run,) in children.values():  # the last one too, whose on_trial_end never came
+        assert run.info.status == "FAILED" and run.data.tags["status"] == "FAILED"
+        assert "cannot train this one" in run.data.tags["error"]
+
+
+def test_a_retried_trial_reuses_its_run_and_logs_each_value_once(store, tmp_path):
+    class FlakyTuner(StepTuner):
+        def run_trial(self, trial, *args, **kwargs):
+            x = trial.hyperparameters.Float("x", -1.0, 1.0)
+            for step in range(3):
+                if step == 2 and not attempts:  # the first attempt crashes at its last step
+                    attempts.append(trial.trial_id)
+                    raise RuntimeError("lost the device")
+                self.oracle.update_trial(trial.trial_id, {"loss": (x - 0.3) ** 2 + step}, step)
+
+    attempts: list[str] = []
+    tracker = MLflowCallback(store)
+    oracle = kt.oracles.RandomSearchOracle("loss", max_trials=1, seed=5, max_retries_per_trial=1)
+    search = FlakyTuner(oracle, directory=str(tmp_path), project_name="steps",
+                        search_callbacks=[tracker])  # fmt: skip
+    search.search(verbose=0)
+    (trial,) = search.oracle.trials.values()
+    assert attempts == [trial.trial_id] and trial.retries == 1
+    assert trial.status == TrialStatus.COMPLETED, trial.message
+    client = MlflowClient(store)
+    _, children = split_runs(all_runs(client, "steps"))
+    (run,) = children[trial.trial_id]
+    assert run.info.status == "FINISHED" and run.data.tags["status"] == "COMPLETED"
+    assert run.data.tags["retries"] == "1" and "error" not in run.data.tags  # the retry's tags
+    assert [step for step, _ in steps_and_values(client, run, "loss")] == [0, 1, 2]
 
 
 def test_a_project_searched_before_the_callback_was_added_is_logged_whole(store, tmp_path):

@@ -278,23 +278,32 @@ class MLflowCallback(SearchCallback):
     def on_search_end(self, tuner: BaseTuner) -> None:
         if self.parent_run_id is None:
             return
-        self._sync_finished_trials(tuner)
-        client = self.client()
-        best = tuner.oracle.get_best_trials(1)
-        if best:
-            client.set_tag(self.parent_run_id, "best_trial_id", best[0].trial_id)
-            client.set_tag(self.parent_run_id, "best_score", str(best[0].score))
-        client.set_terminated(self.parent_run_id, "FINISHED")
+        try:  # the search is done: an unreachable server is no reason to raise now
+            self._sync_finished_trials(tuner)
+            client = self.client()
+            best = tuner.oracle.get_best_trials(1)
+            if best:
+                client.set_tag(self.parent_run_id, "best_trial_id", best[0].trial_id)
+                client.set_tag(self.parent_run_id, "best_score", str(best[0].score))
+            client.set_terminated(self.parent_run_id, "FINISHED")
+        except Exception as error:
+            self._warn("the end of the search", error)
 
     def on_search_interrupted(self, tuner: BaseTuner, error: BaseException) -> None:
         if self.parent_run_id is None:  # it stopped before its run existed
             return
+        # Trials that ended without their on_trial_end (the one that made failures in a row
+        # reach the limit) are logged; the trial the error interrupted is KILLED.
+        try:
+            self._sync_finished_trials(tuner)
+        except Exception as sync_error:
+            self._warn("the trials of the stopped search", sync_error)
         client = self.client()
-        status = "FAILED" if isinstance(error, Exception) else "KILLED"  # Ctrl-C: KILLED
-        for run_id in sorted(self._open_runs):  # the trial the error interrupted
+        for run_id in sorted(self._open_runs):
             client.set_terminated(run_id, "KILLED")
         self._open_runs.clear()
         client.set_tag(self.parent_run_id, "error", _tail(repr(error)))
+        status = "FAILED" if isinstance(error, Exception) else "KILLED"  # Ctrl-C: KILLED
         client.set_terminated(self.parent_run_id, status)
 
     # --- the trials ------------------------------------------------------------------------------
@@ -492,11 +501,12 @@ class MLflowCallback(SearchCallback):
         """Params for the trial's active values that the run has none for yet."""
         from mlflow.entities import Param
 
-        return [
-            Param(mlflow_key(name), str(value)[:_PARAM_LIMIT])
-            for name, value in active_values(trial).items()
-            if mlflow_key(name) not in logged
-        ]
+        params: dict[str, str] = {}
+        for name, value in active_values(trial).items():
+            key = mlflow_key(name)
+            if key not in logged:
+                params.setdefault(key, str(value)[:_PARAM_LIMIT])  # one value per key
+        return [Param(key, value) for key, value in params.items()]
 
     def _begin_trial_run(self, trial: Trial, tuner_id: str) -> str:
         """A RUNNING child run holding the trial's params so far: its own reopened, or new."""
@@ -542,8 +552,8 @@ class MLflowCallback(SearchCallback):
             tags["score"] = str(trial.score)
         if trial.best_step is not None:
             tags["best_step"] = str(trial.best_step)
-        if trial.message:
-            tags["error"] = _tail(trial.message)
+        if trial.message and trial.status in (TrialStatus.FAILED, TrialStatus.INVALID):
+            tags["error"] = _tail(trial.message)  # (a retry that completed keeps the old one)
         client.log_batch(
             run_id,
             metrics=metrics,
