@@ -24,7 +24,8 @@ from tests.integrations.mlflow_helpers import (  # noqa: E402
     step_search,
     steps_and_values,
 )
-from tuner.integrations.mlflow import PARENT_RUN_TAG, MLflowCallback, active_values  # noqa: E402
+from tuner.integrations.mlflow import PARENT_RUN_TAG, MLflowCallback  # noqa: E402
+from tuner.integrations.mlflow_records import active_values  # noqa: E402
 from tuner.trial import TrialStatus  # noqa: E402
 
 

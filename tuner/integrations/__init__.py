@@ -10,7 +10,15 @@ import importlib
 from types import ModuleType
 
 #: The integration modules, each imported when first reached as an attribute.
-_SUBMODULES = ("cross_validation", "isolation", "keras", "mlflow", "sklearn", "tensorboard")
+_SUBMODULES = (
+    "cross_validation",
+    "isolation",
+    "keras",
+    "mlflow",
+    "mlflow_records",
+    "sklearn",
+    "tensorboard",
+)
 
 __all__ = list(_SUBMODULES)
 

@@ -53,10 +53,7 @@ must name the same store on every worker: a server (``http://...``) across machi
 
 from __future__ import annotations
 
-import math
 import os
-import re
-import sys
 import time
 import warnings
 from collections.abc import Iterator, Mapping
@@ -66,9 +63,22 @@ from typing import TYPE_CHECKING, Any
 
 from tuner import errors
 from tuner.callbacks import SearchCallback
+from tuner.integrations.mlflow_records import (
+    OPTIONAL_TAGS,
+    PARENT_RUN_TAG,
+    RUN_STATUS,
+    absolute_tracking_uri,
+    milliseconds,
+    mlflow_key,
+    observed,
+    run_status,
+    tail,
+    trial_params,
+    trial_tags,
+)
 from tuner.storage.json_dir import read_json, write_json_atomic
 from tuner.storage.layout import ProjectLayout
-from tuner.trial import Trial, TrialStatus
+from tuner.trial import Trial
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -76,20 +86,6 @@ if TYPE_CHECKING:
 
     from tuner.search import BaseTuner
 
-#: The tag MLflow reads to nest a run under another (``mlflow.utils.mlflow_tags``).
-PARENT_RUN_TAG = "mlflow.parentRunId"
-#: The longest tag value every MLflow >= 2.10 stores.
-_TAG_LIMIT = 5000
-#: The longest param value (MLflow's ``MAX_PARAM_VAL_LENGTH``) and key.
-_PARAM_LIMIT = 6000
-_KEY_LIMIT = 250
-#: How an MLflow run ends for each final trial status.
-_RUN_STATUS = {
-    TrialStatus.COMPLETED: "FINISHED",
-    TrialStatus.STOPPED: "FINISHED",
-    TrialStatus.FAILED: "FAILED",
-    TrialStatus.INVALID: "FAILED",
-}
 _TERMINATED = frozenset({"FINISHED", "FAILED", "KILLED"})
 #: Runs fetched per page when the child runs of a search are listed.
 _PAGE = 1000
@@ -107,78 +103,6 @@ def import_mlflow() -> ModuleType:
     except ImportError:
         raise errors.missing_dependency("mlflow", "MLflowCallback", "mlflow") from None
     return mlflow
-
-
-def absolute_tracking_uri(uri: str) -> str:
-    """``uri`` with a relative ``sqlite:`` database or local folder made absolute.
-
-    A Ray worker may run in another working directory; the driver's meaning is the one kept.
-
-    Example:
-        >>> absolute_tracking_uri("http://127.0.0.1:5000")
-        'http://127.0.0.1:5000'
-        >>> absolute_tracking_uri("sqlite:///mlflow.db") == "sqlite:///" + os.path.abspath(
-        ...     "mlflow.db")
-        True
-    """
-    if uri.startswith("sqlite:///"):
-        path, question, query = uri[len("sqlite:///") :].partition("?")
-        if path and path != ":memory:" and not os.path.isabs(path):
-            return f"sqlite:///{os.path.abspath(path)}{question}{query}"
-        return uri
-    if "://" not in uri and ":" not in uri[2:3]:  # a bare folder (a file store)
-        return os.path.abspath(uri)
-    return uri
-
-
-def mlflow_key(name: str) -> str:
-    """A metric or param name MLflow accepts: other characters become ``_``, no ``..`` parts.
-
-    Example:
-        >>> mlflow_key("tuner/epochs"), mlflow_key("val_loss"), mlflow_key("auc@k=5")
-        ('tuner/epochs', 'val_loss', 'auc_k_5')
-    """
-    cleaned = re.sub(r"[^\w.\- /]", "_", str(name))
-    parts = ["_" if part in (".", "..") else part for part in cleaned.split("/") if part]
-    return "/".join(parts)[:_KEY_LIMIT] or "_"
-
-
-def _observed(step: int, value: float) -> tuple[int, float | str]:
-    """What identifies a logged metric value: its step and value.
-
-    Every non-finite value counts as one, since stores write infinities as the largest float.
-    """
-    finite = math.isfinite(value) and abs(value) < sys.float_info.max
-    return step, value if finite else "non-finite"
-
-
-def _milliseconds(seconds: float | None) -> int | None:
-    return None if seconds is None else int(seconds * 1000)
-
-
-def _tail(text: str, limit: int = _TAG_LIMIT) -> str:
-    """The end of ``text`` (where a traceback names the error), within ``limit`` characters."""
-    return text if len(text) <= limit else "..." + text[-(limit - 3) :]
-
-
-def active_values(trial: Trial) -> dict[str, Any]:
-    """The trial's values of its active hyperparameters (inactive conditional ones left out).
-
-    Example:
-        >>> import tuner as kt
-        >>> hp = kt.HyperParameters()
-        >>> model = hp.Choice("model", ["mlp", "cnn"])
-        >>> with hp.conditional_scope("model", ["cnn"]):
-        ...     filters = hp.Int("filters", 8, 64)
-        >>> active_values(kt.Trial(hp.with_values({"model": "mlp", "filters": 8})))
-        {'model': 'mlp'}
-    """
-    hp = trial.hyperparameters
-    return {
-        name: value
-        for name, value in hp.values.items()
-        if name not in hp or hp.is_active(name)  # values a tuner sets beside the space are kept
-    }
 
 
 class MLflowCallback(SearchCallback):
@@ -302,7 +226,7 @@ class MLflowCallback(SearchCallback):
         for run_id in sorted(self._open_runs):
             client.set_terminated(run_id, "KILLED")
         self._open_runs.clear()
-        client.set_tag(self.parent_run_id, "error", _tail(repr(error)))
+        client.set_tag(self.parent_run_id, "error", tail(repr(error)))
         status = "FAILED" if isinstance(error, Exception) else "KILLED"  # Ctrl-C: KILLED
         client.set_terminated(self.parent_run_id, status)
 
@@ -389,7 +313,7 @@ class MLflowCallback(SearchCallback):
             "tuner_id": tuner.tuner_id,
             "tuner_class": type(tuner).__name__,
             "oracle": type(oracle).__name__,
-            "objective": _tail(repr(oracle.objective)),
+            "objective": tail(repr(oracle.objective)),
         }
         run = client.create_run(self.experiment_id, tags=tags, run_name=tuner.project_name)
         run_id = str(run.info.run_id)
@@ -489,7 +413,7 @@ class MLflowCallback(SearchCallback):
             "tuner_id": trial.tuner_id or tuner_id,
             "status": trial.status.value,
         }
-        start = _milliseconds(trial.start_time) or int(time.time() * 1000)
+        start = milliseconds(trial.start_time) or int(time.time() * 1000)
         run = self.client().create_run(
             self.experiment_id, start_time=start, tags=tags, run_name=f"trial {trial.trial_id}"
         )
@@ -498,15 +422,14 @@ class MLflowCallback(SearchCallback):
         return run_id
 
     def _params_to_log(self, trial: Trial, logged: Mapping[str, str]) -> list[Any]:
-        """Params for the trial's active values that the run has none for yet."""
+        """Params for the trial's active values that the run has none for yet.
+
+        An MLflow param cannot change: one logged by an earlier attempt is kept as it is.
+        """
         from mlflow.entities import Param
 
-        params: dict[str, str] = {}
-        for name, value in active_values(trial).items():
-            key = mlflow_key(name)
-            if key not in logged:
-                params.setdefault(key, str(value)[:_PARAM_LIMIT])  # one value per key
-        return [Param(key, value) for key, value in params.items()]
+        params = trial_params(trial)
+        return [Param(key, value) for key, value in params.items() if key not in logged]
 
     def _begin_trial_run(self, trial: Trial, tuner_id: str) -> str:
         """A RUNNING child run holding the trial's params so far: its own reopened, or new."""
@@ -538,33 +461,22 @@ class MLflowCallback(SearchCallback):
             logged = set()
             if key in run.data.metrics:  # a run logged before (a retry, a resumed search)
                 history_so_far = client.get_metric_history(run_id, key)
-                logged = {_observed(m.step, m.value) for m in history_so_far}
+                logged = {observed(m.step, m.value) for m in history_so_far}
             for observation in history.get_history():
-                if _observed(observation.step, observation.value) not in logged:
+                if observed(observation.step, observation.value) not in logged:
                     metrics.append(Metric(key, observation.value, now, observation.step))
-        tags = {
-            "trial_id": trial.trial_id,
-            "tuner_id": trial.tuner_id or tuner_id,
-            "status": trial.status.value,
-            "retries": str(trial.retries),
-        }
-        if trial.score is not None:
-            tags["score"] = str(trial.score)
-        if trial.best_step is not None:
-            tags["best_step"] = str(trial.best_step)
-        if trial.message and trial.status in (TrialStatus.FAILED, TrialStatus.INVALID):
-            tags["error"] = _tail(trial.message)  # (a retry that completed keeps the old one)
+        tags = trial_tags(trial, tuner_id)
         client.log_batch(
             run_id,
             metrics=metrics,
             params=self._params_to_log(trial, run.data.params),
             tags=[RunTag(key, value) for key, value in tags.items()],
         )
-        for stale in ("score", "best_step", "error"):  # left by an earlier attempt
+        for stale in OPTIONAL_TAGS:  # left by an earlier attempt
             if stale not in tags and stale in run.data.tags:
                 client.delete_tag(run_id, stale)
-        status = _RUN_STATUS.get(trial.status, "KILLED")
-        client.set_terminated(run_id, status, end_time=_milliseconds(trial.end_time))
+        end = milliseconds(trial.end_time)
+        client.set_terminated(run_id, run_status(trial), end_time=end)
         self._open_runs.discard(run_id)
 
     def _sync_finished_trials(self, tuner: BaseTuner) -> None:
@@ -574,7 +486,7 @@ class MLflowCallback(SearchCallback):
         self._trial_runs = {trial_id: str(run.info.run_id) for trial_id, run in runs.items()}
         self._listing_complete = True
         for trial in tuner.oracle.trials.values():
-            if trial.status not in _RUN_STATUS:  # RUNNING: it runs (again) in this search
+            if trial.status not in RUN_STATUS:  # RUNNING: it runs (again) in this search
                 continue
             logged = runs.get(trial.trial_id)
             if (
