@@ -1,53 +1,53 @@
 """MLflow: a search as one MLflow run, each of its trials as a run nested in it.
 
-:class:`MLflowCallback` is a :class:`~tuner.SearchCallback` (``search_callbacks=[...]``) that
-logs to an MLflow tracking server or store (``tracking_uri``: ``http://...``,
-``sqlite:///...``, a folder, or MLflow's default) through ``mlflow.tracking.MlflowClient``
-alone, never MLflow's active-run stack, so it does not touch a run the user started with
-``mlflow.start_run()``. mlflow is imported when a callback is made (``pip install
-"tuner[mlflow]"``), not by ``import tuner``.
+:class:`MLflowCallback` is a :class:`~tuner.SearchCallback` (``search_callbacks=[...]``) that logs
+to an MLflow tracking server or store (``tracking_uri``: ``http://...``, ``sqlite:///...``, any URI
+MLflow takes, or MLflow's default) through ``mlflow.tracking.MlflowClient`` alone, never MLflow's
+active-run stack, so it does not touch a run the user started with ``mlflow.start_run()``. mlflow
+is imported when a callback is made (``pip install "tuner[mlflow]"``), not by ``import tuner``.
 
 What is logged, in the experiment ``experiment_name`` (default: the project name):
 
-- One *parent* run per project (run name: the project name), RUNNING while a search runs,
-  FINISHED when it ends, KILLED (Ctrl-C) or FAILED (an error) when it stops; tags
-  ``project_dir``, ``project_name``, ``tuner_id``, ``tuner_class``, ``oracle``,
-  ``objective``, and once it ends ``best_trial_id`` and ``best_score``.
-- One *child* run per trial (run name ``trial <id>``, tag ``mlflow.parentRunId``), created when
-  the trial begins and ended when it ends: FINISHED for COMPLETED and STOPPED (ended early by
-  the oracle, valid metrics), FAILED for FAILED and INVALID trials. It holds
-  the trial's hyperparameter values as params (only the active ones: an inactive conditional
-  hyperparameter has no value, so no param), every metric at every step (epoch) the trial
-  reported, with ``step=``, and the tags ``trial_id``, ``tuner_id``, ``status``, ``score``,
+- One *parent* run per project (run name: the project name), RUNNING while a search runs, FINISHED
+  when it ends, KILLED (Ctrl-C) or FAILED (an error) when it stops; tags ``project_dir``,
+  ``project_name``, ``tuner_id``, ``tuner_class``, ``oracle``, ``objective``, and once it ends
+  ``best_trial_id`` and ``best_score``.
+- One *child* run per trial (run name ``trial <id>``, tag ``mlflow.parentRunId``), created when the
+  trial begins and ended when it ends: FINISHED for COMPLETED and STOPPED (ended early by the
+  oracle, valid metrics), FAILED for FAILED and INVALID trials. It holds the trial's hyperparameter
+  values as params (only the active ones: an inactive conditional hyperparameter has no value, so
+  no param; logged when the trial begins, and those its build registered when it ends), every
+  metric at every step (epoch) the trial reported, with ``step=`` (logged when the trial ends, from
+  the trial's metric history), and the tags ``trial_id``, ``tuner_id``, ``status``, ``score``,
   ``best_step``, ``retries`` and, for a failed or invalid trial, ``error``: the end of
-  ``trial.message`` (its traceback), as much as an MLflow tag holds (5000 characters). No
-  artifact is written, so no artifact store is needed.
+  ``trial.message`` (its traceback), as much as an MLflow tag holds (5000 characters). No artifact
+  is written, so no artifact store is needed.
 
 Resuming, and never logging a trial twice:
 
-- The parent run's id is kept in the project directory (``mlflow.json``, beside
-  ``project.json``, for each tracking URI and experiment), so the search that resumes the
-  project, in any process, reopens the same parent run; ``overwrite=True`` deletes it with the
-  project, so a fresh project gets a fresh run. (A tag lookup, such as the project's path,
-  would find the old run of an overwritten project, and lose the run of a moved one.)
-- Child runs are found by their ``trial_id`` tag under the parent run. A trial that runs again
-  (a retry, or a trial that was RUNNING when its process died) reuses its run: params already
-  logged are kept (an MLflow param cannot change), and a metric value already logged at a step
-  is not logged again.
-- When a search begins and when it ends, every finished trial of the project whose child run
-  is missing or was not ended with the trial's status is logged (a trial the process finished
-  just before being killed, a trial whose logging failed, a project searched before the
-  callback was added).
+- The parent run's id is kept in the project directory (``mlflow.json``, beside ``project.json``,
+  for each tracking URI and experiment), so the search that resumes the project, in any process,
+  reopens the same parent run; ``overwrite=True`` deletes it with the project, so a fresh project
+  gets a fresh run. (A tag lookup, such as the project's path, would find the old run of an
+  overwritten project, and lose the run of a moved one.)
+- Child runs are found by their ``trial_id`` tag under the parent run. A trial that runs again (a
+  retry, or a trial that was RUNNING when its process died) reuses its run: params already logged
+  are kept (an MLflow param cannot change), and a metric value already logged at a step is not
+  logged again.
+- When a search begins and when it ends, every finished trial of the project whose child run is
+  missing or was not ended with the trial's status is logged (a trial the process finished just
+  before being killed, a trial whose logging failed, a project searched before the callback was
+  added).
 
-Errors: when the search begins, an error (the server cannot be reached, the experiment is
-deleted) stops it before any trial runs. Once it runs, an error while logging a trial is
-reported as one ``RuntimeWarning`` and the search goes on; what was not logged is logged when
-the search ends or resumes.
+Errors: when the search begins, an error (the server cannot be reached, the experiment is deleted)
+stops it before any trial runs. Once it runs, an error while logging a trial, or while ending the
+search's run, is reported as one ``RuntimeWarning`` (later ones are not) and the search goes on;
+what was not logged is logged when the search ends or resumes.
 
 Ray workers (``workers=kt.RayWorkers(...)``): the callback is pickled for the workers after
-``on_search_begin`` ran on the driver, so they know the parent run; it holds no client until it
-is used (each process makes its own), and each worker logs the trials it runs. The tracking URI
-must name the same store on every worker: a server (``http://...``) across machines; a relative
+``on_search_begin`` ran on the driver, so they know the parent run; it holds no client until it is
+used (each process makes its own), and each worker logs the trials it runs. The tracking URI must
+name the same store on every worker: a server (``http://...``) across machines; a relative
 ``sqlite:`` or folder URI is made absolute on the driver.
 """
 
