@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # Subprocesses a test starts import the tuner of this checkout, not another one installed.
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.environ["PYTHONPATH"] = os.pathsep.join(
-    [_REPO, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    [
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep)),
+    ]
 )
 
 from tuner.hyperparameters import HyperParameters
@@ -121,3 +125,31 @@ def drive(
 @pytest.fixture
 def project_dir(tmp_path):
     return tmp_path / "project"
+
+
+# --- MLflow stores -------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def make_mlflow_store(tmp_path_factory) -> Callable[..., str]:
+    """Makes fresh MLflow sqlite stores: ``make(folder, name="mlflow.db")`` gives its URI.
+
+    Each is a copy of one empty database whose tables are made once per session (MLflow takes
+    seconds for that). Skips the test when mlflow is not installed.
+    """
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    empty = tmp_path_factory.mktemp("mlflow_template") / "mlflow.db"
+    MlflowClient(f"sqlite:///{empty}").search_experiments()
+
+    def make(folder: Path, name: str = "mlflow.db") -> str:
+        shutil.copyfile(empty, folder / name)
+        return f"sqlite:///{folder / name}"
+
+    return make
+
+
+@pytest.fixture
+def mlflow_store(make_mlflow_store, tmp_path, monkeypatch) -> str:
+    """A fresh sqlite tracking store; the working directory is the test's own (no stray files)."""
+    monkeypatch.chdir(tmp_path)
+    return make_mlflow_store(tmp_path)

@@ -34,6 +34,7 @@ LIGHT_PATHS = [
     ("tuner.engine.trial", "TrialStatus", "tuner.TrialStatus"),
     ("tuner.engine.metrics_tracking", "MetricHistory", "tuner.trial.MetricHistory"),
     ("tuner.engine.metrics_tracking", "MetricObservation", "tuner.trial.MetricObservation"),
+    ("tuner.engine.logger", "Logger", "tuner.logger.Logger"),
 ]
 
 KERAS_PATHS = [

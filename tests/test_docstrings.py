@@ -54,6 +54,7 @@ OPTIONAL_DEPENDENCIES = {
     "sklearn": "pip install tuner[cv]",
     "skops": "pip install tuner[sklearn]",
     "ray": "pip install tuner[ray]",
+    "mlflow": "pip install tuner[mlflow]",
     "torch": "pip install torch",
     "jax": "pip install jax",
     "tensorflow": "pip install tensorflow",

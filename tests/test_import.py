@@ -12,7 +12,7 @@ import sys
 import textwrap
 
 #: Modules that must not be imported by the framework-free part of tuner.
-HEAVY_MODULES = ("tensorflow", "keras", "torch", "jax", "tensorboard", "ray", "pandas")
+HEAVY_MODULES = ("tensorflow", "keras", "torch", "jax", "tensorboard", "ray", "pandas", "mlflow")
 
 
 def heavy_modules_after(code: str) -> list[str]:

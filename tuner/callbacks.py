@@ -13,7 +13,14 @@ class SearchCallback:
     """Receives the events of a search. Override the methods you need; each does nothing here.
 
     Keras callbacks passed to ``search(callbacks=[...])`` act inside each ``fit``; a
-    ``SearchCallback`` sees whole trials. Add one with ``tuner.add_search_callback(cb)``.
+    ``SearchCallback`` sees whole trials. Pass them as ``search_callbacks=[...]`` to a tuner, or
+    add one with ``tuner.add_search_callback(cb)``.
+
+    Where each method runs: ``on_search_begin``, ``on_search_end`` and ``on_search_interrupted``
+    in the search process; ``on_trial_begin`` and ``on_trial_end`` where the trial loop runs.
+    With Ray workers (``workers=kt.RayWorkers(...)``) each worker gets a copy of the callbacks,
+    pickled after ``on_search_begin`` ran on the driver (what it set there travels), so a
+    callback must be picklable and should open connections lazily, in the process using them.
 
     Example:
         >>> class PrintScores(SearchCallback):

@@ -7,7 +7,7 @@ import inspect
 import time
 import traceback
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -20,6 +20,7 @@ from tuner.execution.scoring import mean_metrics
 from tuner.execution.shipping import Travel
 from tuner.hypermodel import HyperModel, get_hypermodel
 from tuner.hyperparameters import HyperParameters
+from tuner.logger import LoggerCallback
 from tuner.objective import DEFAULT_OBJECTIVE_NAME, MultiObjective, is_default_objective
 from tuner.oracles.base import Oracle, values_key
 from tuner.pareto import pareto_front_text
@@ -58,10 +59,18 @@ class BaseTuner:
         project_name: Name of the project directory. Defaults to ``"untitled_project"``.
         overwrite: Delete an existing project of that name instead of resuming it.
         tuner_id: Name of this tuner among workers. Defaults to ``"tuner0"``.
-        logger: Deprecated in keras-tuner 1.4, and unused: a ``DeprecationWarning`` says so when
-            one is given. Kept as ``tuner.logger``.
+        logger: A keras-tuner logger (``register_tuner``, ``register_trial``,
+            ``report_trial_state``, ``exit``), called as keras-tuner <= 1.3 did, through a
+            :class:`~tuner.logger.LoggerCallback`; see :mod:`tuner.logger`. Deprecated in
+            keras-tuner 1.4, so a ``DeprecationWarning`` says so when one is given; for new
+            code, a :class:`~tuner.SearchCallback` in ``search_callbacks`` does the same. Kept
+            as ``tuner.logger``.
         workers: None (default) runs the trials one after another in this process;
             :class:`~tuner.RayWorkers` runs them in parallel on Ray (same project directory).
+        search_callbacks: :class:`~tuner.SearchCallback` objects that see the search and each
+            trial begin and end (an MLflow tracker, a dashboard), as if each were added with
+            :meth:`add_search_callback`. Keyword only. With Ray workers they are shipped to
+            the workers, where the trials run (see :class:`~tuner.SearchCallback`).
 
     Example:
         >>> import tempfile
@@ -84,7 +93,7 @@ class BaseTuner:
         "oracle": Travel.NOWHERE,  # a remote handle takes its place
         "_storage": Travel.NOWHERE,
         "workers": Travel.NOWHERE,
-        "logger": Travel.NOWHERE,
+        "logger": Travel.LOOP,  # called by its LoggerCallback, which travels with the loop
         "_display": Travel.LOOP,
         "_search_callbacks": Travel.LOOP,
         "_declared_names": Travel.LOOP,  # read by search_space_summary only
@@ -106,6 +115,8 @@ class BaseTuner:
         tuner_id: str | None = None,
         logger: Any = None,
         workers: RayWorkers | None = None,
+        *,
+        search_callbacks: Iterable[SearchCallback] | None = None,
         **kwargs: Any,
     ):
         if kwargs:
@@ -134,10 +145,13 @@ class BaseTuner:
 
             if not isinstance(workers, RayWorkers):
                 raise TypeError(f"workers must be kt.RayWorkers(...) or None, got {workers!r}.")
+        callbacks = _check_search_callbacks(search_callbacks)
         _refuse_keras_tuner_distribution()
         if logger is not None:
             warnings.warn(
-                "The `logger` argument is deprecated (as in keras-tuner 1.4) and ignored.",
+                "The `logger` argument is deprecated (as in keras-tuner 1.4); tuner still calls "
+                "it as keras-tuner 1.3 did. Pass a kt.SearchCallback in search_callbacks=[...] "
+                "instead.",
                 DeprecationWarning,
                 stacklevel=2,
             )
@@ -151,6 +165,9 @@ class BaseTuner:
         self.logger = logger
         self._display = ConsoleDisplay()
         self._search_callbacks: list[SearchCallback] = [self._display]
+        if logger is not None:
+            self._search_callbacks.append(LoggerCallback(logger))
+        self._search_callbacks.extend(callbacks)
         self._open_project(oracle, overwrite)
         self._declare_hyperparameters()
 
@@ -162,7 +179,8 @@ class BaseTuner:
         """
         self._storage = None  # type: ignore[assignment]  # a worker writes no project files
         self.workers = None
-        self.logger = None
+        if "logger" not in vars(self):  # a trial subprocess: the loop, and its logger, stay out
+            self.logger = None
 
     # --- the project directory -------------------------------------------------------------------
     @property
@@ -500,6 +518,27 @@ def _run_trial_needs_hypermodel(cls: type) -> bool:
     run_trial = inspect.getattr_static(cls, "run_trial", None)
     where = (getattr(run_trial, "__module__", None), getattr(run_trial, "__qualname__", None))
     return where in _HYPERMODEL_RUN_TRIALS
+
+
+def _check_search_callbacks(callbacks: Any) -> list[SearchCallback]:
+    """``search_callbacks`` as a list, each entry checked to be a :class:`SearchCallback`."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, SearchCallback):
+        return [callbacks]
+    if isinstance(callbacks, (str, bytes, Mapping)) or not isinstance(callbacks, Iterable):
+        raise errors.InvalidArgumentError(
+            f"search_callbacks must be a list of kt.SearchCallback, got {callbacks!r}."
+        )
+    checked = list(callbacks)
+    for index, callback in enumerate(checked):
+        if not isinstance(callback, SearchCallback):
+            raise errors.InvalidArgumentError(
+                f"search_callbacks[{index}] is {callback!r} (of type "
+                f"{type(callback).__name__}), not a kt.SearchCallback. Keras callbacks go to "
+                "search(..., callbacks=[...]); a search callback subclasses kt.SearchCallback."
+            )
+    return checked
 
 
 def _unrecognized_arguments(cls: type, arguments: Mapping[str, Any]) -> str:

@@ -333,6 +333,79 @@ def test_random_search_on_two_workers(ray_cluster, tmp_path):
     assert tuner.oracle.get_best_trials(1)[0].trial_id == best.trial_id
 
 
+class FileLogger:
+    """A keras-tuner logger that appends each call, with the id of the process making it, to a
+    file (picklable: it holds only the path)."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def _write(self, *words: Any) -> None:
+        with open(self.path, "a") as handle:
+            handle.write(" ".join([str(os.getpid()), *map(str, words)]) + "\n")
+
+    def register_tuner(self, tuner_state: dict[str, Any]) -> None:
+        self._write("register_tuner", tuner_state["project_name"])
+
+    def register_trial(self, trial_id: str, trial_state: dict[str, Any]) -> None:
+        self._write("register_trial", trial_id)
+
+    def report_trial_state(self, trial_id: str, trial_state: dict[str, Any]) -> None:
+        self._write("report_trial_state", trial_id, trial_state["status"])
+
+    def exit(self) -> None:
+        self._write("exit")
+
+
+@pytest.mark.ray
+def test_mlflow_and_the_logger_log_each_trial_from_its_worker(
+    ray_cluster, make_mlflow_store, tmp_path
+):
+    from mlflow.tracking import MlflowClient
+
+    from tuner.integrations.mlflow import PARENT_RUN_TAG, MLflowCallback
+
+    uri = make_mlflow_store(tmp_path)
+    tracker = MLflowCallback(uri)
+    log = tmp_path / "logger.txt"
+    with pytest.warns(DeprecationWarning, match="logger"):
+        tuner = SleepyTuner(
+            _sleepy_oracle(4), directory=str(tmp_path), project_name="tracked",
+            workers=kt.RayWorkers(2), logger=FileLogger(str(log)), search_callbacks=[tracker],
+        )  # fmt: skip
+    tuner.search(pause=0.05, verbose=0)
+    trials = {t.trial_id: t for t in _trials_on_disk(tmp_path / "tracked")}
+    assert len(trials) == 4
+
+    client = MlflowClient(uri)
+    runs = client.search_runs([tracker.experiment_id])
+    assert len(runs) == 5  # the search's run and one per trial, none twice
+    parent = client.get_run(tracker.parent_run_id)
+    assert parent.info.status == "FINISHED"
+    children = {r.data.tags["trial_id"]: r for r in runs if PARENT_RUN_TAG in r.data.tags}
+    assert sorted(children) == sorted(trials)
+    for trial_id, run in children.items():
+        assert run.data.tags[PARENT_RUN_TAG] == tracker.parent_run_id
+        assert run.data.tags["tuner_id"] == trials[trial_id].tuner_id  # logged by its worker
+        assert run.info.status == "FINISHED" and run.data.tags["status"] == "COMPLETED"
+        history = client.get_metric_history(run.info.run_id, "loss")
+        assert sorted(m.step for m in history) == [0, 1, 2]
+    assert {r.data.tags["tuner_id"] for r in children.values()} <= {"ray-worker-0", "ray-worker-1"}
+    assert tracker.caught_up == []  # the workers logged every trial; the driver had none left
+
+    # The logger: the search's calls on the driver, the trials' on the workers.
+    calls = [line.split() for line in log.read_text().splitlines()]
+    driver = str(os.getpid())
+    assert [call[1:] for call in calls if call[0] == driver] == [
+        ["register_tuner", "tracked"],
+        ["exit"],
+    ]
+    on_workers = [call[1:] for call in calls if call[0] != driver]
+    assert sorted(c[1] for c in on_workers if c[0] == "register_trial") == sorted(trials)
+    reported = sorted((c[1], c[2]) for c in on_workers if c[0] == "report_trial_state")
+    assert reported == [(trial_id, "COMPLETED") for trial_id in sorted(trials)]
+
+
 @pytest.mark.ray
 @pytest.mark.keras
 def test_grid_search_on_two_workers_finds_the_sequential_best(ray_cluster, tmp_path):

@@ -25,7 +25,9 @@ def test_the_paths_are_the_files_on_disk(tmp_path):
     assert layout.checkpoints_dir == tmp_path / "p" / "checkpoints"
     assert layout.trial_files_dir("03") == tmp_path / "p" / "checkpoints" / "03"
     assert layout.logs_dir == tmp_path / "p" / "logs"
+    assert layout.mlflow_file == tmp_path / "p" / "mlflow.json"
     names = {"project.json", "oracle.json", "trials", ".lock", "checkpoints", "logs"}
+    names.add("mlflow.json")
     assert names == KNOWN_ENTRIES
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-#: keras-tuner's ``engine`` submodules (1.4, plus ``objective`` from 1.0-1.2).
+#: keras-tuner's ``engine`` submodules (1.4, plus ``objective`` from 1.0-1.2 and ``logger``
+#: from 1.0-1.3).
 _SUBMODULES = (
     "base_tuner",
     "hypermodel",
     "hyperparameters",
+    "logger",
     "metrics_tracking",
     "objective",
     "oracle",

@@ -157,6 +157,8 @@ class Tuner(BaseTuner):
             through memory-mapped files; the hypermodel, callbacks and other fit arguments must
             be picklable (cloudpickle). See :mod:`tuner.integrations.isolation`.
         directory, project_name, overwrite, tuner_id, logger: See :class:`~tuner.BaseTuner`.
+        **kwargs: The other arguments of :class:`~tuner.BaseTuner` (``workers``,
+            ``search_callbacks``).
 
     Each execution starts from a fresh model. With a seed on the oracle, each execution's weights
     initialisation (and Keras' data shuffling) is seeded from it, so a whole search is

@@ -8,6 +8,9 @@
 - ``checkpoints/<trial_id>/``: the trial's own files (the Keras tuner's best weights, the
   scikit-learn tuner's estimator, whatever a ``run_trial`` override writes there).
 - ``logs/``: the default folder of the TensorBoard HParams export.
+- ``mlflow.json``: the MLflow run of the project, for each tracking store and experiment
+  (written by :class:`~tuner.integrations.mlflow.MLflowCallback`, so that a resumed search
+  logs to the same run).
 - ``.lock``: the file lock of the search that owns the project.
 
 Modules that read or write the project directory ask :class:`ProjectLayout` for paths instead
@@ -27,9 +30,10 @@ TRIALS_DIR = "trials"
 LOCK_FILE = ".lock"
 CHECKPOINTS_DIR = "checkpoints"
 LOGS_DIR = "logs"
+MLFLOW_FILE = "mlflow.json"
 #: The entries a project directory may hold (what makes a folder look like a project).
 KNOWN_ENTRIES = frozenset(
-    {PROJECT_FILE, STATE_FILE, TRIALS_DIR, LOCK_FILE, CHECKPOINTS_DIR, LOGS_DIR}
+    {PROJECT_FILE, STATE_FILE, TRIALS_DIR, LOCK_FILE, CHECKPOINTS_DIR, LOGS_DIR, MLFLOW_FILE}
 )
 #: keras-tuner's project directory holds ``oracle.json`` and one ``trial_<id>`` folder per trial.
 _KERAS_TUNER_ORACLE_FILE = "oracle.json"
@@ -104,6 +108,11 @@ class ProjectLayout:
     def logs_dir(self) -> Path:
         """The default folder of the TensorBoard export."""
         return self.root / LOGS_DIR
+
+    @property
+    def mlflow_file(self) -> Path:
+        """The MLflow runs the project logs to (see :mod:`tuner.integrations.mlflow`)."""
+        return self.root / MLFLOW_FILE
 
     def trial_file(self, trial_id: str) -> Path:
         """The record of one trial."""
