@@ -291,32 +291,45 @@ def test_model_based_oracles_improve_the_front_over_random_search(oracle_class):
     assert found > random + 0.2
 
 
-def test_bayesian_optimization_learns_where_the_constraint_holds():
-    def feasible_share(oracle_class) -> float:
-        space = kt.HyperParameters()
-        space.Float("x", 0.0, 1.0)
-        space.Float("y", 0.0, 1.0)
-        oracle = oracle_class(
-            objective=TWO,
-            max_trials=20,
-            seed=4,
-            hyperparameters=space,
-            constraints=[kt.Constraint("c", max_value=0.0)],
-        )
-        for _ in range(20):
-            trial = oracle.create_trial("t")
-            x, y = trial.values["x"], trial.values["y"]
-            c = 0.6 - x - y  # feasible above the diagonal's upper part only
-            oracle.update_trial(trial.trial_id, {"f1": x, "f2": y, "c": c})
-            trial.status = "COMPLETED"
-            oracle.end_trial(trial)
-        late = sorted(oracle.trials.values(), key=lambda t: t.trial_id)[10:]
-        return sum(t.feasible for t in late) / len(late)
+def _feasible_share(oracle_class, trials=20, seed=4, constrained=True) -> float:
+    """The share of the second half of a search that meets ``x + y >= 0.6``.
 
-    assert feasible_share(kt.oracles.BayesianOptimizationOracle) >= 0.8
-    assert feasible_share(kt.oracles.BayesianOptimizationOracle) > feasible_share(
-        kt.oracles.RandomSearchOracle
+    Both objectives pull towards the origin, where the constraint fails: the front lies on its
+    boundary.
+    """
+    space = kt.HyperParameters()
+    space.Float("x", 0.0, 1.0)
+    space.Float("y", 0.0, 1.0)
+    oracle = oracle_class(
+        objective=TWO,
+        max_trials=trials,
+        seed=seed,
+        hyperparameters=space,
+        constraints=[kt.Constraint("c", max_value=0.0)] if constrained else None,
     )
+    for _ in range(trials):
+        trial = oracle.create_trial("t")
+        x, y = trial.values["x"], trial.values["y"]
+        oracle.update_trial(trial.trial_id, {"f1": x, "f2": y, "c": 0.6 - x - y})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    late = sorted(oracle.trials.values(), key=lambda t: t.trial_id)[trials // 2 :]
+    return sum(t.values["x"] + t.values["y"] >= 0.6 for t in late) / len(late)
+
+
+def test_bayesian_optimization_learns_where_the_constraint_holds():
+    assert _feasible_share(kt.oracles.BayesianOptimizationOracle) >= 0.8
+    blind = _feasible_share(kt.oracles.BayesianOptimizationOracle, constrained=False)
+    assert blind < 0.6  # the objectives alone lead out of the feasible region
+
+
+def test_tpe_ranks_feasible_trials_first():
+    seeds = range(3)
+    aware = np.median([_feasible_share(kt.oracles.TPEOracle, 40, seed) for seed in seeds])
+    blind = np.median(
+        [_feasible_share(kt.oracles.TPEOracle, 40, seed, constrained=False) for seed in seeds]
+    )
+    assert aware >= blind + 0.3
 
 
 def test_a_resumed_multi_objective_bayesian_search_makes_the_same_proposals(tmp_path):
@@ -373,7 +386,7 @@ def test_asha_promotes_the_front_of_a_rung_not_one_end_of_it():
         start = trial.budget.initial_epoch if trial.budget else 0
         for epoch in range(start, 9):
             # Both objectives improve with training; x trades one against the other.
-            f1, f2 = x + 1 / (epoch + 1), (1 - x) + 1 / (epoch + 1)
+            f1, f2 = x**2 + 1 / (epoch + 1), (1 - x) ** 2 + 1 / (epoch + 1)
             status = oracle.update_trial(trial.trial_id, {"f1": f1, "f2": f2}, step=epoch)
             if epoch == 0 and trial.budget.parent_trial_id is None:
                 at_rung[trial.trial_id] = (f1, f2)
@@ -389,8 +402,9 @@ def test_asha_promotes_the_front_of_a_rung_not_one_end_of_it():
         t.budget.parent_trial_id for t in oracle.trials.values() if t.budget.parent_trial_id
     }
     xs = sorted(oracle.trials[t].values["x"] for t in promoted if t in at_rung)
-    # Every point trades f1 against f2 (all on one front): promotion by crowding distance
-    # spreads the promoted trials over both ends instead of taking the smallest sum.
+    # Every point trades f1 against f2 (all on one front), and the sum of the two is smallest
+    # in the middle: promotion by crowding distance spreads the promoted trials over both ends
+    # where the signed sum would keep the middle.
     assert xs and xs[0] < 0.25 and xs[-1] > 0.75
 
 
@@ -432,3 +446,30 @@ def test_a_keras_search_records_size_and_speed_for_objectives_and_constraints(tm
     history = small.metrics.get_history("epoch_seconds")
     assert [o.step for o in history] == [0, 1]
     assert set(small.executions[0].metrics) >= {"model_params", "epoch_seconds", "val_accuracy"}
+
+
+def test_hyperband_rounds_continue_the_front_spread_out():
+    space = kt.HyperParameters()
+    space.Float("x", 0.0, 1.0)
+    oracle = kt.oracles.HyperbandOracle(
+        objective=TWO, max_epochs=9, factor=3, seed=0, hyperparameters=space
+    )
+    while True:
+        trial = oracle.create_trial("t")
+        if trial.status != TrialStatus.RUNNING:
+            break
+        x = trial.values["x"]
+        for epoch in range(trial.budget.initial_epoch, trial.budget.epochs):
+            f1, f2 = x**2 + 1 / (epoch + 1), (1 - x) ** 2 + 1 / (epoch + 1)
+            oracle.update_trial(trial.trial_id, {"f1": f1, "f2": f2}, step=epoch)
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    continued = [t for t in oracle.trials.values() if t.budget.round > 0]
+    assert continued
+    by_bracket: dict[int, list[float]] = {}
+    for trial in continued:
+        by_bracket.setdefault(trial.budget.bracket, []).append(trial.values["x"])
+    widest = max(by_bracket.values(), key=len)
+    # One front, whose signed sum is smallest in the middle: the continued trials include its
+    # ends.
+    assert min(widest) < 0.25 and max(widest) > 0.75
