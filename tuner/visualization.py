@@ -20,7 +20,6 @@ Example:
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,7 +28,7 @@ from tuner.display import format_value
 from tuner.errors import missing_dependency
 from tuner.hyperparameters import Boolean, Choice, Fixed, Float, Int
 from tuner.objective import is_finite_number
-from tuner.results import SearchResults, read_project
+from tuner.results import SearchResults, as_search_results
 from tuner.trial import Trial, TrialStatus
 
 if TYPE_CHECKING:
@@ -47,42 +46,6 @@ INACTIVE_POSITION = -0.12
 
 
 # --- inputs --------------------------------------------------------------------------------------
-def as_search_results(source: Any) -> SearchResults:
-    """Turns a tuner, a results DataFrame, a project directory or SearchResults into the latter.
-
-    Raises:
-        TypeError: ``source`` is none of these (or a DataFrame that does not come from tuner).
-    """
-    if isinstance(source, SearchResults):
-        return source
-    if isinstance(source, (str, os.PathLike)):
-        return read_project(source)
-    if hasattr(source, "oracle") and hasattr(source, "project_dir"):
-        return SearchResults.from_tuner(source)
-    attrs = getattr(source, "attrs", None)
-    if isinstance(attrs, dict) and hasattr(source, "columns"):
-        project_dir = attrs.get("project_dir")
-        if not project_dir or "trial_id" not in source.columns:
-            raise TypeError(
-                "This DataFrame does not come from results_dataframe() or kt.load_results() (it "
-                "has no project_dir in df.attrs, or no trial_id column). Pass the tuner or the "
-                "project directory instead."
-            )
-        results = read_project(project_dir)
-        wanted = {str(trial_id) for trial_id in source["trial_id"]}
-        return SearchResults(
-            objective=results.objective,
-            hyperparameters=results.hyperparameters,
-            trials=tuple(t for t in results.trials if t.trial_id in wanted),
-            project_dir=results.project_dir,
-            oracle_class=results.oracle_class,
-        )
-    raise TypeError(
-        "Expected a tuner, the DataFrame of results_dataframe() / kt.load_results(), a project "
-        f"directory or SearchResults; got {type(source).__name__}."
-    )
-
-
 def check_hyperparameter(results: SearchResults, name: str) -> None:
     """Raises ValueError naming ``name`` and the known names when the search has no such hp."""
     known = results.hyperparameter_names
