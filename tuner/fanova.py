@@ -77,9 +77,7 @@ class TreeArrays:
         )
 
 
-def leaf_boxes(
-    tree: TreeArrays, bounds: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def leaf_boxes(tree: TreeArrays, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The box and value of every leaf.
 
     Walks the tree one depth at a time, so a tree of depth ``k`` costs ``k`` NumPy steps.
