@@ -7,25 +7,30 @@ completed trials, then decomposes each tree's prediction by functional ANOVA
 that its main effect explains (the variation of the prediction along that hyperparameter alone,
 averaged over all the others), averaged over the trees, and normalised to sum to 1.
 
-How the hyperparameters become the forest's inputs, one input per hyperparameter:
+How the hyperparameters become the forest's inputs, one factor per hyperparameter:
 
 - Every value goes through its hyperparameter's own map to the unit interval
   (``value_to_unit``), and the forest's variance is measured under the uniform measure on
   ``[0, 1]``: the distribution random search draws from. So a log-sampled ``Float`` is
   uniform in log space, and each of the ``k`` values of an ``Int``, ``Choice`` or ``Boolean``
   owns ``1/k`` of the interval.
-- A ``Choice`` of unordered values (and a ``Boolean``) is one input of integer-like codes
-  (its value's bucket), not one-hot columns. A tree can isolate any one value with at most two
-  splits, so it is not bound by the codes' order, and the main effect of the input is exactly
-  the variation over the choice's values, each weighted ``1/k``. One-hot columns would put most
-  of their product measure on impossible points (no value, or several at once) and split one
-  hyperparameter's effect into interactions between its own columns.
-- A conditional hyperparameter that is inactive in some trials gets one more value, below the
-  range: inactive is coded ``-a/2`` on an input whose range is ``[-a, 1]``, with ``a`` such that
-  the inactive part's share of the measure, ``a / (1 + a)``, is the share of the trials where it
-  was inactive. A split between inactive and active is moved to 0, so that inactive owns
-  exactly ``[-a, 0)``. The parent's and the child's importances then share the effect of the
-  branch (the forest may split on either).
+- An unordered ``Choice`` of three values or more (a categorical one: ``"relu"`` is no closer
+  to ``"tanh"`` than to ``"gelu"``) becomes ``k`` one-hot columns, as
+  :class:`~tuner.space.SpaceCodec` lays it out, so that a tree isolates any one value with one
+  split. The decomposition still treats the ``k`` columns as one factor, with the measure
+  ``1/k`` on each of the ``k`` one-hot points (never on points with no value or several), so
+  the importance is that of the hyperparameter, not a sum over its columns (which would leave
+  out the interactions between them). One input of integer codes instead would need two splits
+  to isolate a middle value, and with a few hundred trials it measurably lost part of the
+  choice's effect. A ``Boolean`` or a two-valued ``Choice`` is one column (one split separates
+  its values), an ordered ``Choice`` one column in its order.
+- A conditional hyperparameter that is inactive in a trial (its condition does not hold) takes
+  a random value there, drawn uniformly from the unit interval (seeded by ``seed``). Coding
+  "inactive" as a value of its own would let the forest split on it in place of the parent:
+  then every hyperparameter of a branch, even one that does nothing, shares the parent's
+  importance. With random values, the choice of the branch is explained by the parent alone,
+  and a hyperparameter's importance is its effect within its branch, averaged over the space
+  (an effect in a branch taken by half of the space counts half).
 - ``Fixed`` hyperparameters, those that took one value in every trial used, and the budget
   bookkeeping of multi-fidelity oracles (names starting with ``tuner/``, e.g. Hyperband's
   ``tuner/epochs``) take no input.
@@ -48,8 +53,8 @@ import numpy as np
 
 from tuner.errors import ImportanceError, InvalidArgumentError, MissingDependencyError
 from tuner.execution.scoring import mean_metrics
-from tuner.fanova import TreeArrays, forest_main_effects
-from tuner.hyperparameters import Fixed, HyperParameter
+from tuner.fanova import Factor, TreeArrays, forest_main_effects
+from tuner.hyperparameters import Choice, Fixed, HyperParameter
 from tuner.objective import MultiObjective, Objective, is_finite_number
 from tuner.results import SearchResults, as_search_results
 from tuner.trial import Trial, TrialStatus
@@ -73,16 +78,21 @@ class _Target:
 
 @dataclass(frozen=True)
 class _Input:
-    """One hyperparameter as an input of the forest."""
+    """One hyperparameter as a factor of the forest's inputs.
+
+    Its codes are unit-interval images (one column), or, for a categorical one, the positions
+    of its values among the ``categories`` (as many one-hot columns); random where inactive.
+    """
 
     name: str
-    codes: np.ndarray  # (trials,) unit-interval images; the inactive code where inactive
-    low: float  # -a when the hyperparameter is inactive somewhere, else 0
-    smallest_active: float  # the smallest active code (where an inactive split is moved from)
+    codes: np.ndarray  # (trials,)
+    categories: int = 0
 
-    @property
-    def sometimes_inactive(self) -> bool:
-        return self.low < 0
+    def columns(self) -> np.ndarray:
+        """Its columns of the forest's inputs: ``(trials, 1)``, or one-hot ``(trials, k)``."""
+        if not self.categories:
+            return self.codes[:, None]
+        return (self.codes[:, None] == np.arange(self.categories)[None, :]).astype(float)
 
 
 # --- the objectives ------------------------------------------------------------------------------
@@ -155,8 +165,30 @@ def _unit_map(hp: HyperParameter) -> Callable[[Any], float | None]:
     return unit
 
 
-def _observed_units(values: Sequence[Any]) -> list[float | None]:
-    """Units of the values of a name the space does not describe (or describes otherwise).
+def _is_categorical(hp: HyperParameter) -> bool:
+    """Unordered choices of three values or more, as :class:`tuner.space.SpaceCodec` has it."""
+    return isinstance(hp, Choice) and not hp.ordered and len(hp.values) > 2
+
+
+def _category_codes(hp: Choice, values: Sequence[Any]) -> list[float | None] | None:
+    """Each value's position among the choice's values; None when one is not a value of it."""
+    positions: dict[tuple[type, Any], int] = {}
+    codes: list[float | None] = []
+    for value in values:
+        if value is None:
+            codes.append(None)
+            continue
+        key = (type(value), value)
+        if key not in positions:
+            if not hp.contains(value):
+                return None
+            positions[key] = hp.values.index(value)
+        codes.append(float(positions[key]))
+    return codes
+
+
+def _observed_codes(values: Sequence[Any]) -> tuple[list[float | None], int]:
+    """Codes of the values of a name the space does not describe (or no longer describes).
 
     Numbers are scaled linearly onto ``[0, 1]``; anything else is a category, in sorted order.
     """
@@ -164,18 +196,26 @@ def _observed_units(values: Sequence[Any]) -> list[float | None]:
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
         low, high = min(present), max(present)
         span = high - low
-        return [None if v is None else (v - low) / span if span else 0.5 for v in values]
+        return [None if v is None else (v - low) / span if span else 0.5 for v in values], 0
     categories = sorted({(type(v).__name__, repr(v)) for v in present})
     index = {category: k for k, category in enumerate(categories)}
-    return [
-        None if v is None else (index[(type(v).__name__, repr(v))] + 0.5) / len(categories)
-        for v in values
-    ]
+    positions = [None if v is None else index[(type(v).__name__, repr(v))] for v in values]
+    if len(categories) > 2:
+        return [None if k is None else float(k) for k in positions], len(categories)
+    return [None if k is None else (k + 0.5) / len(categories) for k in positions], 0
 
 
-def _input(name: str, entries: Sequence[HyperParameter], trials: Sequence[Trial]) -> _Input | None:
-    """The input of one hyperparameter, or None when it took one value only."""
-    values = [trial.values.get(name) for trial in trials]
+def _codes(
+    values: Sequence[Any], entries: Sequence[HyperParameter]
+) -> tuple[list[float | None], int]:
+    """``(codes, categories)``: unit-interval codes (``categories`` 0), or category positions."""
+    if entries and _is_categorical(entries[0]):
+        lead = entries[0]
+        assert isinstance(lead, Choice)
+        codes = _category_codes(lead, values)
+        if codes is not None:
+            return codes, len(lead.values)
+        return _observed_codes(values)
     maps = [_unit_map(entry) for entry in entries]
     units: list[float | None] = []
     for value in values:
@@ -184,25 +224,33 @@ def _input(name: str, entries: Sequence[HyperParameter], trials: Sequence[Trial]
             # Several entries: the branches of a conditional scope, each with its own range.
             unit = next((u for u in (m(value) for m in maps) if u is not None), None)
             if unit is None:  # a value the space does not hold (the space changed since)
-                units = _observed_units(values)
-                break
+                return _observed_codes(values)
         units.append(unit)
-    inactive = np.array([u is None for u in units])
-    codes = np.array([0.0 if u is None else u for u in units])
-    active = codes[~inactive]
-    distinct = len(np.unique(active)) + (1 if inactive.any() else 0)
-    if distinct < 2:
-        return None
-    if not inactive.any():
-        return _Input(name, codes, 0.0, float(active.min()))
-    share = float(inactive.mean())
-    width = share / (1.0 - share)
-    codes[inactive] = -width / 2
-    return _Input(name, codes, -width, float(active.min()))
+    return units, 0
+
+
+def _input(
+    name: str,
+    entries: Sequence[HyperParameter],
+    trials: Sequence[Trial],
+    rng: np.random.Generator,
+) -> _Input | None:
+    """The input of one hyperparameter, or None when it took one value only where active."""
+    found, categories = _codes([trial.values.get(name) for trial in trials], entries)
+    inactive = np.array([code is None for code in found])
+    codes = np.array([0.0 if code is None else code for code in found])
+    if len(np.unique(codes[~inactive])) < 2:
+        return None  # one value wherever active: nothing to tell apart within its branch
+    missing = int(inactive.sum())
+    codes[inactive] = rng.integers(0, categories, missing) if categories else rng.random(missing)
+    return _Input(name, codes, categories)
 
 
 def _inputs(
-    results: SearchResults, trials: Sequence[Trial], names: Sequence[str] | None
+    results: SearchResults,
+    trials: Sequence[Trial],
+    names: Sequence[str] | None,
+    rng: np.random.Generator,
 ) -> list[_Input]:
     entries: dict[str, list[HyperParameter]] = {}
     for hp in results.hyperparameters.space:
@@ -216,7 +264,7 @@ def _inputs(
         tunable = [hp for hp in known if not isinstance(hp, Fixed)]
         if known and not tunable:
             continue
-        made = _input(name, tunable, trials)
+        made = _input(name, tunable, trials, rng)
         if made is not None:
             inputs.append(made)
     return inputs
@@ -234,17 +282,6 @@ def _forest_class() -> Any:
     return RandomForestRegressor
 
 
-def _tree_arrays(estimator: Any, inputs: Sequence[_Input]) -> TreeArrays:
-    tree = TreeArrays.of(estimator.tree_)
-    threshold = tree.threshold.copy()
-    for position, made in enumerate(inputs):
-        if made.sometimes_inactive:
-            # Below the smallest active code, a split separates inactive from active: at 0.
-            moved = (tree.feature == position) & (threshold < made.smallest_active)
-            threshold[moved & (tree.left >= 0)] = 0.0
-    return TreeArrays(tree.left, tree.right, tree.feature, threshold, tree.value)
-
-
 def _explain(
     target: _Target,
     results: SearchResults,
@@ -257,7 +294,8 @@ def _explain(
             f"Hyperparameter importance for {target.name!r} needs at least 2 completed trials "
             f"with a finite value of it; this search has {len(target.trials)}."
         )
-    inputs = _inputs(results, target.trials, names)
+    rng = np.random.default_rng(forest_options["random_state"])  # the imputed values
+    inputs = _inputs(results, target.trials, names, rng)
     if not inputs:
         raise ImportanceError(
             f"No hyperparameter took two different values among the {len(target.trials)} "
@@ -269,10 +307,17 @@ def _explain(
             f"{target.name!r} took the same value ({target.values[0]:g}) in all "
             f"{len(target.trials)} completed trials, so no hyperparameter explains any of it."
         )
-    features = np.column_stack([made.codes for made in inputs])
+    blocks = [made.columns() for made in inputs]
+    factors, start = [], 0
+    for made, block in zip(inputs, blocks, strict=True):
+        width = block.shape[1]
+        factors.append(Factor(tuple(range(start, start + width)), categorical=made.categories > 0))
+        start += width
+    features = np.hstack(blocks)
     forest = _forest_class()(**forest_options).fit(features, target.values)
-    bounds = np.array([[made.low, 1.0] for made in inputs])
-    shares = forest_main_effects([_tree_arrays(e, inputs) for e in forest.estimators_], bounds)
+    bounds = np.tile([0.0, 1.0], (features.shape[1], 1))  # one-hot columns too
+    trees = [TreeArrays.of(estimator.tree_) for estimator in forest.estimators_]
+    shares = forest_main_effects(trees, bounds, factors)
     mean = shares.mean(axis=0) if len(shares) else np.zeros(len(inputs))
     if normalize:
         total = float(mean.sum())
