@@ -328,7 +328,7 @@ def _explain(
 
 
 def importance(
-    search: Any,
+    tuner_or_results: Any,
     objective: str | Objective | None = None,
     *,
     seed: int | None = 0,
@@ -345,9 +345,9 @@ def importance(
     is parsed read-only, as :func:`tuner.results.read_project` does.
 
     Args:
-        search: A tuner, an oracle, a project directory, :class:`~tuner.results.SearchResults`,
-            the DataFrame of ``results_dataframe()`` / ``kt.load_results()``, or a list of
-            trials.
+        tuner_or_results: A tuner, an oracle, a project directory,
+            :class:`~tuner.results.SearchResults`, the DataFrame of ``results_dataframe()`` /
+            ``kt.load_results()``, or a list of trials.
         objective: For a multi-objective search, the objective to explain (a name or a
             :class:`~tuner.Objective`); None explains each. Also accepted: the search's own
             objective, ``"multi_objective"`` for the combined score, and any metric the trials
@@ -385,7 +385,7 @@ def importance(
         >>> {name: round(value, 1) for name, value in kt.importance(search).items()}
         {'x': 1.0, 'y': 0.0}
     """
-    results = as_search_results(search)
+    results = as_search_results(tuner_or_results)
     if hyperparameters is not None:
         if isinstance(hyperparameters, str):
             hyperparameters = [hyperparameters]
