@@ -51,11 +51,16 @@ def project(toy) -> Path:
 
 
 def test_every_command_has_help():
-    for command in ([], ["summary"], ["trials"], ["best"], ["plot"], ["tensorboard"]):
+    for command in (
+        [], ["summary"], ["trials"], ["best"], ["plot"], ["importance"], ["tensorboard"],
+    ):  # fmt: skip
         done = tuner_command(*command, "--help")
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith("usage: tuner")
-    assert "--kind {history,heatmap,parallel,curves,pareto}" in tuner_command("plot", "-h").stdout
+    assert (
+        "--kind {history,heatmap,parallel,curves,pareto,importance}"
+        in tuner_command("plot", "-h").stdout
+    )
 
 
 def test_the_console_script_is_installed():

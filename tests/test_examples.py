@@ -88,6 +88,26 @@ def test_pareto_front_prints_and_draws_the_front(tmp_path):
         assert image.read_bytes()[:4] == b"\x89PNG"
 
 
+@needs_sklearn
+def test_importance_plot_ranks_the_hyperparameters_and_draws_them(tmp_path):
+    output = run_example("importance_plot.py", tmp_path)
+    ranking = output.split("(4 trials, fANOVA):\n")[1].split("\n\n")[0].split("\n")
+    rows = [line.split() for line in ranking if line.startswith("  ")]
+    assert len(rows) >= 2
+    assert {row[0] for row in rows} <= {
+        "learning_rate", "optimizer", "units", "dropout", "batch_norm", "batch_size",
+    }  # fmt: skip
+    shares = [float(row[1]) for row in rows]
+    assert shares == sorted(shares, reverse=True) and abs(sum(shares) - 1) < 0.01
+    chart = tmp_path / "importance_quick" / "importance.png"
+    if importlib.util.find_spec("matplotlib") is None:  # the plot extra is optional
+        assert "No chart: " in output and not chart.exists()
+    else:
+        assert f"Importance chart: {chart}" in output
+        assert chart.stat().st_size > 10_000
+    assert (REPO / "docs" / "images" / "importance.png").is_file()  # the full run's, committed
+
+
 def test_quickstart_runs_small(tmp_path):
     output = run_example("quickstart.py", tmp_path)
     assert "Test accuracy of the best model" in output

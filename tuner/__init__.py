@@ -36,6 +36,8 @@ _LAZY = {
     "SklearnTuner": "tuner.integrations.sklearn",
     # Imports Ray only when a search uses it; resolved lazily all the same.
     "RayWorkers": "tuner.distribute",
+    # Imports scikit-learn only when called; its module is loaded on first use all the same.
+    "importance": "tuner.hyperparameter_importance",
 }
 
 __all__ = [
@@ -59,6 +61,7 @@ __all__ = [
     "TrialStatus",
     "Tuner",
     "errors",
+    "importance",
     "load_results",
     "oracles",
     "synchronized",

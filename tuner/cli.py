@@ -8,6 +8,7 @@ without the search's code::
     tuner trials runs/mlp --format csv --output trials.csv
     tuner best runs/mlp                          # best values as JSON, ready to paste
     tuner plot runs/mlp --kind heatmap --x batch_size --y dropout --output heatmap.png
+    tuner importance runs/mlp                    # which hyperparameters matter (fANOVA)
     tuner tensorboard runs/mlp                   # HParams dashboard data for TensorBoard
 
 Exit status: 0 on success, 1 when the project cannot be read or the result cannot be made
@@ -267,6 +268,10 @@ def _plot(args: argparse.Namespace) -> int:
             figure = visualization.plot_pareto_front(results, args.x, args.y, **options)
         except ValueError as error:
             raise CommandError(str(error), EXIT_USAGE) from None
+    elif args.kind == "importance":
+        figure = _importance_call(
+            visualization.plot_param_importances, results, args.objective, **options
+        )
     else:
         figure = visualization.plot_optimization_history(results, **options)
     figure.savefig(args.output)
@@ -283,6 +288,45 @@ def _varied_names(results: SearchResults) -> list[str]:
         if len(seen) > 1:
             varied.append(name)
     return varied
+
+
+def _importance_call(
+    function: Any, results: SearchResults, objective: str | None, **kw: Any
+) -> Any:
+    """Calls an importance function; an unknown objective is a usage error (exit status 2)."""
+    from tuner.errors import InvalidArgumentError
+
+    try:
+        return function(results, objective, **kw)
+    except InvalidArgumentError as error:
+        raise CommandError(str(error), EXIT_USAGE) from None
+
+
+def _importance(args: argparse.Namespace) -> int:
+    from tuner.hyperparameter_importance import importance
+
+    results = read_project(args.dir)
+    computed = _importance_call(importance, results, args.objective, seed=args.seed)
+    nested = isinstance(next(iter(computed.values())), dict)
+    if args.json:
+        sys.stdout.write(json.dumps(computed, indent=2) + "\n")
+        return 0
+    panels = computed if nested else {args.objective or results.objective.name: computed}
+    from rich import box
+    from rich.table import Table
+
+    console = _console()
+    completed = len(results.completed_trials)
+    for name, values in panels.items():
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+        table.title = f"Importance for {name} (fANOVA, {completed} completed trials)"
+        table.add_column("hyperparameter")
+        table.add_column("importance", justify="right", style="bold")
+        table.add_column("")
+        for hp_name, share in values.items():
+            table.add_row(hp_name, f"{share:.3f}", "█" * round(share * 40))
+        console.print(table)
+    return 0
 
 
 def _tensorboard(args: argparse.Namespace) -> int:
@@ -343,11 +387,12 @@ def build_parser() -> argparse.ArgumentParser:
     plot = add("plot", "Draw a figure of the search to an image file.")
     plot.add_argument(
         "--kind",
-        choices=("history", "heatmap", "parallel", "curves", "pareto"),
+        choices=("history", "heatmap", "parallel", "curves", "pareto", "importance"),
         default="history",
         help="history: score per trial and best so far; heatmap: mean score over --x and --y; "
         "parallel: parallel coordinates; curves: learning curves of --trials; pareto: two "
-        "objectives (--x, --y) and the Pareto front (default history)",
+        "objectives (--x, --y) and the Pareto front; importance: hyperparameter importance, "
+        "fANOVA (default history)",
     )
     plot.add_argument(
         "--x", metavar="NAME", help="heatmap: hyperparameter along the x axis; pareto: objective"
@@ -378,12 +423,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--metric", help="curves: metric, with or without val_ (default: the objective's)"
     )
     plot.add_argument(
-        "--output", required=True, metavar="FILE", help="image file (.png, .svg, .pdf)"
+        "--objective",
+        metavar="NAME",
+        help="importance: the objective of a multi-objective search (default: a panel each)",
+    )
+    plot.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="image file (.png, .svg, .pdf)"
     )
     plot.add_argument("--width", type=int, metavar="PX", help="image width in pixels")
     plot.add_argument("--height", type=int, metavar="PX", help="image height in pixels")
     plot.add_argument("--dpi", type=float, default=150, help="dots per inch (default 150)")
     plot.set_defaults(handler=_plot)
+
+    importance = add(
+        "importance",
+        "Print how much each hyperparameter explains of the objective's variation (fANOVA).",
+    )
+    importance.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    importance.add_argument(
+        "--objective",
+        metavar="NAME",
+        help="the objective of a multi-objective search, or any logged metric (default: each)",
+    )
+    importance.add_argument(
+        "--seed", type=int, default=0, help="seed of the random forest (default 0)"
+    )
+    importance.set_defaults(handler=_importance)
 
     tensorboard = add("tensorboard", "Write the HParams dashboard data for TensorBoard.")
     tensorboard.add_argument(

@@ -121,6 +121,14 @@ class ProjectLockedError(StorageError):
     """Another process is using the same project directory."""
 
 
+class ImportanceError(TunerError, ValueError):
+    """Hyperparameter importance cannot be computed from these trials.
+
+    Too few completed trials with a value of the objective, no hyperparameter that took two
+    values among them, or an objective that took one value only; the message says which.
+    """
+
+
 class MissingDependencyError(TunerError, ImportError):
     """An optional dependency needed by the requested feature is not installed."""
 

@@ -46,7 +46,13 @@ from typing import TYPE_CHECKING, Any
 from tuner.constraints import Constraint, create_constraints
 from tuner.errors import CorruptProjectFileError, StorageError, missing_dependency
 from tuner.hyperparameters import HyperParameters
-from tuner.objective import AnyObjective, MultiObjective, is_finite_number, objective_from_dict
+from tuner.objective import (
+    AnyObjective,
+    MultiObjective,
+    default_objective,
+    is_finite_number,
+    objective_from_dict,
+)
 from tuner.pareto import front_mask
 from tuner.storage.json_dir import JsonDirStorage
 from tuner.trial import Trial, TrialStatus
@@ -125,11 +131,23 @@ class SearchResults:
         trials = getattr(oracle, "trials", None)
         if trials is None:  # a remote oracle handle: the project directory is the truth
             return read_project(tuner.project_dir)
+        return cls.from_oracle(oracle, project_dir=str(tuner.project_dir))
+
+    @classmethod
+    def from_oracle(cls, oracle: Any, project_dir: str | None = None) -> SearchResults:
+        """The results an oracle holds so far (running trials included).
+
+        Args:
+            oracle: An :class:`~tuner.oracles.Oracle` (anything with ``objective``,
+                ``trials`` and ``get_space()``).
+            project_dir: The project directory, when known.
+        """
+        trials = oracle.trials
         return cls(
             objective=oracle.objective,
             hyperparameters=oracle.get_space(),
             trials=tuple(sorted(list(trials.values()), key=lambda t: _sort_key(t.trial_id))),
-            project_dir=str(tuner.project_dir),
+            project_dir=project_dir,
             oracle_class=type(oracle).__name__,
             constraints=tuple(getattr(oracle, "constraints", ())),
         )
@@ -443,6 +461,68 @@ def read_project(project_dir: str | os.PathLike[str]) -> SearchResults:
         project_dir=str(storage.project_dir),
         oracle_class=oracle_class,
         constraints=constraints,
+    )
+
+
+def as_search_results(source: Any) -> SearchResults:
+    """The :class:`SearchResults` of a search given in any of the forms users hold.
+
+    Accepted: :class:`SearchResults`; a project directory path (read with
+    :func:`read_project`); a tuner; an oracle; the DataFrame of ``results_dataframe()`` or
+    :func:`load_results` (only its rows' trials are kept, so a filtered DataFrame selects a
+    subset); or a sequence of :class:`~tuner.trial.Trial` objects (each keeps its own space and
+    ``score``; the objective is taken as the default one).
+
+    Raises:
+        TypeError: ``source`` is none of these (or a DataFrame that does not come from tuner).
+
+    Example:
+        >>> as_search_results("runs/mlp").objective
+        Objective(name="val_accuracy", direction="max")
+    """
+    if isinstance(source, SearchResults):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        return read_project(source)
+    if hasattr(source, "oracle") and hasattr(source, "project_dir"):
+        return SearchResults.from_tuner(source)
+    if hasattr(source, "objective") and hasattr(source, "get_space"):
+        if getattr(source, "trials", None) is None:
+            raise TypeError(
+                f"This {type(source).__name__} holds no trials (a remote oracle handle?); pass "
+                "the tuner or the project directory instead."
+            )
+        return SearchResults.from_oracle(source)
+    attrs = getattr(source, "attrs", None)
+    if isinstance(attrs, dict) and hasattr(source, "columns"):
+        project_dir = attrs.get("project_dir")
+        if not project_dir or "trial_id" not in source.columns:
+            raise TypeError(
+                "This DataFrame does not come from results_dataframe() or kt.load_results() (it "
+                "has no project_dir in df.attrs, or no trial_id column). Pass the tuner or the "
+                "project directory instead."
+            )
+        results = read_project(project_dir)
+        wanted = {str(trial_id) for trial_id in source["trial_id"]}
+        return SearchResults(
+            objective=results.objective,
+            hyperparameters=results.hyperparameters,
+            trials=tuple(t for t in results.trials if t.trial_id in wanted),
+            project_dir=results.project_dir,
+            oracle_class=results.oracle_class,
+        )
+    if isinstance(source, Sequence) and source and all(isinstance(t, Trial) for t in source):
+        space = HyperParameters()
+        for trial in source:
+            space.merge(trial.hyperparameters.space, overwrite=False)
+        return SearchResults(
+            objective=default_objective(),
+            hyperparameters=space,
+            trials=tuple(sorted(source, key=lambda t: _sort_key(t.trial_id))),
+        )
+    raise TypeError(
+        "Expected a tuner, an oracle, the DataFrame of results_dataframe() / kt.load_results(), "
+        f"a project directory, SearchResults or a list of trials; got {type(source).__name__}."
     )
 
 

@@ -1,4 +1,5 @@
-"""Pictures of a search: history, heat-map, parallel coordinates, learning curves, Pareto front.
+"""Pictures of a search: history, heat-map, parallel coordinates, learning curves, Pareto
+front, importance.
 
 Every function takes the search's results in any of these forms: a tuner, the DataFrame of
 ``tuner.results_dataframe()`` or ``kt.load_results(...)`` (only its rows' trials are drawn, so a
@@ -20,7 +21,6 @@ Example:
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from tuner.display import format_value
 from tuner.errors import missing_dependency
 from tuner.hyperparameters import Boolean, Choice, Fixed, Float, Int
-from tuner.objective import is_finite_number
-from tuner.results import SearchResults, read_project
+from tuner.objective import MultiObjective, Objective, is_finite_number
+from tuner.results import SearchResults, as_search_results
 from tuner.trial import Trial, TrialStatus
 
 if TYPE_CHECKING:
@@ -47,42 +47,6 @@ INACTIVE_POSITION = -0.12
 
 
 # --- inputs --------------------------------------------------------------------------------------
-def as_search_results(source: Any) -> SearchResults:
-    """Turns a tuner, a results DataFrame, a project directory or SearchResults into the latter.
-
-    Raises:
-        TypeError: ``source`` is none of these (or a DataFrame that does not come from tuner).
-    """
-    if isinstance(source, SearchResults):
-        return source
-    if isinstance(source, (str, os.PathLike)):
-        return read_project(source)
-    if hasattr(source, "oracle") and hasattr(source, "project_dir"):
-        return SearchResults.from_tuner(source)
-    attrs = getattr(source, "attrs", None)
-    if isinstance(attrs, dict) and hasattr(source, "columns"):
-        project_dir = attrs.get("project_dir")
-        if not project_dir or "trial_id" not in source.columns:
-            raise TypeError(
-                "This DataFrame does not come from results_dataframe() or kt.load_results() (it "
-                "has no project_dir in df.attrs, or no trial_id column). Pass the tuner or the "
-                "project directory instead."
-            )
-        results = read_project(project_dir)
-        wanted = {str(trial_id) for trial_id in source["trial_id"]}
-        return SearchResults(
-            objective=results.objective,
-            hyperparameters=results.hyperparameters,
-            trials=tuple(t for t in results.trials if t.trial_id in wanted),
-            project_dir=results.project_dir,
-            oracle_class=results.oracle_class,
-        )
-    raise TypeError(
-        "Expected a tuner, the DataFrame of results_dataframe() / kt.load_results(), a project "
-        f"directory or SearchResults; got {type(source).__name__}."
-    )
-
-
 def check_hyperparameter(results: SearchResults, name: str) -> None:
     """Raises ValueError naming ``name`` and the known names when the search has no such hp."""
     known = results.hyperparameter_names
@@ -830,6 +794,87 @@ def _trial_colors(count: int) -> list[Any]:
     return [palette[index % len(palette)] for index in range(count)]
 
 
+# --- hyperparameter importance -------------------------------------------------------------------
+def plot_param_importances(
+    results: Any,
+    objective: str | Objective | None = None,
+    ax: Axes | None = None,
+    *,
+    seed: int | None = 0,
+    figsize: tuple[float, float] | None = None,
+    dpi: float = 100,
+) -> Figure:
+    """A horizontal bar per hyperparameter: its importance (fANOVA), the largest on top.
+
+    The importances are :func:`tuner.importance`'s (they sum to 1). A multi-objective search
+    gets one panel per objective, unless ``objective`` names one.
+
+    Args:
+        results: A tuner, an oracle, a results DataFrame, a project directory or SearchResults.
+        objective: The objective to explain (multi-objective searches); None: each.
+        ax: Draw into these axes (one objective only) instead of a new figure.
+        seed: Seed of the random forest.
+        figsize: Size in inches (width, height) of a new figure; default: fits the bars.
+        dpi: Dots per inch of a new figure.
+
+    Returns:
+        The figure (``ax``'s when given).
+
+    Raises:
+        ImportanceError: Too few completed trials, or nothing varied (see
+            :func:`tuner.importance`).
+        ValueError: ``ax`` is given for a multi-objective search without ``objective``.
+
+    Example:
+        >>> from tuner import visualization
+        >>> fig = visualization.plot_param_importances("runs/mlp")
+        >>> fig.axes[0].get_xlabel()
+        'importance (share of val_accuracy variance, fANOVA)'
+    """
+    from tuner.hyperparameter_importance import DEFAULT_TREES, importance
+
+    results = as_search_results(results)
+    computed = importance(results, objective, seed=seed)
+    multi = objective is None and isinstance(results.objective, MultiObjective)
+    if multi:
+        panels: dict[str, dict[str, float]] = computed  # type: ignore[assignment]
+    else:
+        name = objective.name if isinstance(objective, Objective) else objective
+        panels = {name or results.objective.name: computed}  # type: ignore[dict-item]
+    if ax is not None and len(panels) > 1:
+        raise ValueError(
+            "This search has several objectives; pass objective= one of "
+            f"{', '.join(panels)} to draw into one axes, or ax=None for one panel each."
+        )
+    rows = max(len(values) for values in panels.values())
+    if ax is None:
+        size = figsize or (6.4 * len(panels), 1.6 + 0.42 * rows)
+        figure = _new_figure(size, dpi)
+        axes = list(figure.subplots(1, len(panels), squeeze=False)[0])
+    else:
+        figure, axes = ax.figure, [ax]  # type: ignore[assignment]
+    completed = len(results.completed_trials)
+    for panel, (name, values) in zip(axes, panels.items(), strict=True):
+        names = list(values)[::-1]  # barh draws from the bottom: the largest goes on top
+        shares = [values[n] for n in names]
+        bars = panel.barh(range(len(names)), shares, color="tab:blue", height=0.65)
+        bars[-1].set_color(BEST_COLOR)
+        panel.set_yticks(range(len(names)), names)
+        for position, share in enumerate(shares):
+            panel.text(share, position, f" {share:.2f}", va="center", ha="left", fontsize=9)
+        panel.set_xlim(0, min(1.0, max(shares) * 1.18) if max(shares) > 0 else 1.0)
+        panel.set_xlabel(f"importance (share of {name} variance, fANOVA)")
+        panel.set_ylabel("hyperparameter")
+        panel.grid(axis="x", alpha=0.3)
+        panel.set_axisbelow(True)
+        panel.set_title(
+            f"Hyperparameter importance for {name}\n{completed} completed trials, random forest"
+            f" of {DEFAULT_TREES} trees; importances sum to 1",
+            fontsize=10,
+        )
+    return figure
+
+
 #: The plot functions by the name the ``tuner plot --kind`` option uses.
 PLOTS: dict[str, Callable[..., Figure]] = {
     "history": plot_optimization_history,
@@ -837,4 +882,5 @@ PLOTS: dict[str, Callable[..., Figure]] = {
     "parallel": plot_parallel_coordinates,
     "curves": plot_learning_curves,
     "pareto": plot_pareto_front,
+    "importance": plot_param_importances,
 }
