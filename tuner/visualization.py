@@ -1,5 +1,4 @@
-"""Pictures of a search: history, heat-map, parallel coordinates, learning curves, Pareto
-front, importance.
+"""Pictures of a search: its history, heat-maps, curves, Pareto front and importances.
 
 Every function takes the search's results in any of these forms: a tuner, the DataFrame of
 ``tuner.results_dataframe()`` or ``kt.load_results(...)`` (only its rows' trials are drawn, so a
