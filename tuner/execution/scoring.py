@@ -65,15 +65,6 @@ def most_common_best_step(records: Sequence[ExecutionRecord]) -> int | None:
     return max(sorted(set(steps)), key=steps.count)
 
 
-def score_of_records(
-    objective: Any, records: Sequence[ExecutionRecord]
-) -> tuple[float | None, int | None]:
-    """The score and best step of a trial with these records (score None: no objective)."""
-    means = mean_metrics(records)
-    score = objective.get_value(means) if objective.has_value(means) else None
-    return score, most_common_best_step(records)
-
-
 def score_of_metrics(
     objective: Any, metrics: MetricsTracker, trial_id: str
 ) -> tuple[float | None, int | None]:
@@ -129,10 +120,10 @@ def score_trial(objective: Any, trial: Trial, constraints: Sequence[Constraint] 
         ObjectiveNotFoundError: The trial reported no value of the objective.
     """
     records = [ExecutionRecord.of(record) for record in trial.executions]
-    score, best_step = score_of_records(objective, records) if records else (None, None)
-    if score is not None:
-        final = mean_metrics(records)
-    else:
+    final = mean_metrics(records)
+    score = objective.get_value(final) if records and objective.has_value(final) else None
+    best_step = most_common_best_step(records)
+    if score is None:
         score, best_step = score_of_metrics(objective, trial.metrics, trial.trial_id)
         final = metrics_at_step(trial.metrics, best_step)
     trial.score = float(score) if score is not None and is_finite_number(score) else score
