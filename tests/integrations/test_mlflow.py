@@ -142,8 +142,9 @@ def test_every_metric_is_logged_at_every_epoch(keras_search):
     for trial in completed:
         (run,) = children[trial.trial_id]
         assert run.info.status == "FINISHED"
-        assert set(run.data.metrics) == {"loss", "val_loss"}
-        for key in ("loss", "val_loss"):
+        # The model's metrics, and the size and speed the Keras tuner records for every trial.
+        assert set(run.data.metrics) == {"loss", "val_loss", "model_params", "epoch_seconds"}
+        for key in ("loss", "val_loss", "model_params", "epoch_seconds"):
             logged = steps_and_values(client, run, key)
             assert [step for step, _ in logged] == [0, 1]
             assert_history(logged, trial, key)
