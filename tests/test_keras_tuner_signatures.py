@@ -171,7 +171,7 @@ def parameters(cls: type) -> list[tuple[str, Any]]:
 
 #: The options tuner adds after keras-tuner's last one (which positional keras-tuner code
 #: never reaches): every oracle and tuner takes them.
-ADDED_OPTIONS = [("constraints", None)]
+ADDED_OPTIONS = [("constraints", None), ("max_time", None)]
 
 
 def expected(name: str) -> list[tuple[str, Any]]:
@@ -271,7 +271,7 @@ def test_oracles_take_every_argument_by_position():
     assert (oracle.max_epochs, oracle.factor, oracle.hyperband_iterations) == (27, 2, 3)
 
     oracle = kt.oracles.BayesianOptimizationOracle(
-        "loss", 4, 3, 1e-3, 1.5, 11, hp, True, False, 2, 5, None, "ucb"
+        "loss", 4, 3, 1e-3, 1.5, 11, hp, True, False, 2, 5, None, None, "ucb"
     )
     _check_options(oracle, 11, True, False, 2, 5)
     assert (oracle.num_initial_points, oracle.alpha, oracle.beta) == (3, 1e-3, 1.5)
@@ -290,7 +290,7 @@ def test_wrong_arguments_are_refused_naming_the_class():
     with pytest.raises(TypeError, match=r"RandomSearchOracle\(\): .*unexpected .*'sed'"):
         kt.oracles.RandomSearchOracle("loss", sed=1)
     with pytest.raises(TypeError, match=r"RandomSearchOracle\(\): too many positional"):
-        kt.oracles.RandomSearchOracle("loss", 4, 11, None, True, False, 2, 5, None, "extra")
+        kt.oracles.RandomSearchOracle("loss", 4, 11, None, True, False, 2, 5, None, None, "extra")
     with pytest.raises(TypeError, match="multiple values for argument 'seed'"):
         kt.oracles.RandomSearchOracle("loss", 4, 11, seed=12)
 

@@ -493,6 +493,12 @@ class BaseTuner:
         constraints = getattr(self.oracle, "constraints", ())
         if constraints:
             print(f"Constraints: {', '.join(c.describe() for c in constraints)}")
+        if getattr(self.oracle, "time_budget_spent", False):
+            oracle: Any = self.oracle
+            print(
+                f"The time budget ended the search: it ran {oracle.seconds_spent:.0f} s "
+                f"(max_time={oracle.max_time:g} s)."
+            )
         for trial in self.oracle.get_best_trials(num_trials):
             print()
             trial.summary()

@@ -24,6 +24,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any, TypedDict, TypeVar, cast
 
 from tuner.constraints import Constraint
@@ -108,6 +109,16 @@ class OracleOptions(TypedDict, total=False):
             'Bounds on metrics, e.g. ``[kt.Constraint("epoch_seconds", max_value=2.0)]``: a '
             "trial that breaks one (or lacks its metric) stays COMPLETED but is infeasible, "
             "never a best trial nor on the Pareto front. Not in keras-tuner. Defaults to None.",
+        ),
+    ]
+    max_time: Annotated[
+        float | timedelta | None,
+        Option(
+            None,
+            "A time budget, in seconds or a ``datetime.timedelta``: once the search has run "
+            "this long (counted across resumes), no trial starts, and a running trial stops at "
+            "its next report (a Keras trial at the end of its epoch, scored on what it "
+            "trained). Not in keras-tuner. Defaults to None.",
         ),
     ]
 

@@ -23,6 +23,7 @@ import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -31,6 +32,7 @@ from tuner.constraints import Constraint, create_constraints
 from tuner.errors import (
     FatalTypeError,
     FatalValueError,
+    InvalidArgumentError,
     ObjectiveNotFoundError,
     ProjectMismatchError,
     TooManyFailedTrialsError,
@@ -103,6 +105,24 @@ class Proposal:
 
 #: The earlier name of :class:`~tuner.execution.OracleHandle`, kept for code that imports it.
 OracleLike = OracleHandle
+
+
+#: The key of ``oracle.json`` that holds the seconds a search with ``max_time`` has run.
+_SECONDS_KEY = "seconds_spent"
+
+
+def _seconds_of(max_time: Any) -> float | None:
+    """``max_time`` in seconds (None stays None)."""
+    if max_time is None:
+        return None
+    if isinstance(max_time, timedelta):
+        max_time = max_time.total_seconds()
+    if isinstance(max_time, bool) or not isinstance(max_time, (int, float)) or not max_time > 0:
+        raise InvalidArgumentError(
+            f"max_time must be a positive number of seconds or a datetime.timedelta, got "
+            f"{max_time!r}."
+        )
+    return float(max_time)
 
 
 def values_key(values: Mapping[str, Any]) -> str:
@@ -237,6 +257,14 @@ class Oracle:
                 f"max_consecutive_failed_trials must be >= 1, got {max_consecutive_failed_trials}."
             )
         self.objective: AnyObjective = create_objective(objective)
+        #: The time budget in seconds (``max_time``), or None.
+        self.max_time = _seconds_of(options["max_time"])
+        #: Seconds the search ran in earlier processes (from ``oracle.json``).
+        self._seconds_before = 0.0
+        #: ``time.monotonic()`` when this process first asked for a trial.
+        self._clock_start: float | None = None
+        #: Running trials the time budget stopped, until they end.
+        self._cut_by_time: set[str] = set()
         #: The bounds a trial must respect to be a candidate (:class:`~tuner.Constraint`).
         self.constraints: tuple[Constraint, ...] = create_constraints(
             options.get("constraints"), self.objective.metric_names
@@ -368,6 +396,7 @@ class Oracle:
             "max_retries_per_trial": self.max_retries_per_trial,
             "max_consecutive_failed_trials": self.max_consecutive_failed_trials,
             "constraints": [constraint.to_dict() for constraint in self.constraints],
+            "max_time": self.max_time,
         }
 
     def get_state(self) -> dict[str, Any]:
@@ -437,9 +466,12 @@ class Oracle:
         saved_space.merge(self.hyperparameters, overwrite=False)
         self.hyperparameters = saved_space
         state = self._storage.load_state()
+        self._seconds_before, self._clock_start = 0.0, None
         if state is not None:
-            self.set_state(state)
             self._saved_state = json.dumps(state, sort_keys=True)
+            state = dict(state)
+            self._seconds_before = float(state.pop(_SECONDS_KEY, 0.0))
+            self.set_state(state)
         self.trials = {}
         self._tried = set()
         self._retry_queue = []
@@ -473,6 +505,8 @@ class Oracle:
         """Writes the algorithm state when it changed since the last write."""
         with self._lock:
             state = self.get_state()
+            if self.max_time is not None or self._seconds_before:
+                state = {**state, _SECONDS_KEY: round(self.seconds_spent, 3)}
             text = json.dumps(state, sort_keys=True)
             if text != self._saved_state:
                 self._storage.save_state(state)
@@ -496,6 +530,10 @@ class Oracle:
         with self._lock:
             if tuner_id in self.ongoing_trials:
                 return self.ongoing_trials[tuner_id]
+            if self._clock_start is None:
+                self._clock_start = time.monotonic()
+            if self.time_budget_spent:
+                return self._unrecorded_trial(TrialStatus.STOPPED)
             now = time.time()
             if self._retry_queue:
                 trial = self.trials[self._retry_queue.pop(0)]
@@ -595,7 +633,36 @@ class Oracle:
                 )
             ):
                 trial.status = TrialStatus.STOPPED
+            if self.max_time is not None:
+                if trial.status == TrialStatus.RUNNING and self.time_budget_spent:
+                    trial.status = TrialStatus.STOPPED  # scored on what it trained so far
+                    self._cut_by_time.add(trial_id)
+                self.save()  # the time spent survives a kill
             return trial.status
+
+    # --- the time budget -------------------------------------------------------------------------
+    def _end_cut_trial(self, trial: Trial) -> None:
+        """Ends a trial the time budget stopped: COMPLETED with what it trained.
+
+        As a Keras EarlyStopping would end it, so that it may be the best. A multi-fidelity
+        trial stays STOPPED: its epochs trained, not its budget, are what its ranking counts.
+        """
+        self._cut_by_time.discard(trial.trial_id)
+        steps = {o.step for h in trial.metrics.metrics.values() for o in h.get_history()}
+        trial.message = f"Stopped by the time budget (max_time) after {len(steps)} step(s)."
+        if trial.budget is None:
+            trial.status = TrialStatus.COMPLETED
+
+    @property
+    def seconds_spent(self) -> float:
+        """How long the search has run, in seconds, across resumes (from its first trial)."""
+        running = 0.0 if self._clock_start is None else time.monotonic() - self._clock_start
+        return self._seconds_before + running
+
+    @property
+    def time_budget_spent(self) -> bool:
+        """Whether ``max_time`` is set and the search has run that long."""
+        return self.max_time is not None and self.seconds_spent >= self.max_time
 
     def end_trial(self, trial: Trial | str, status: str | None = None) -> None:
         """Records that a trial ended. The tuner sets ``trial.status`` before calling.
@@ -627,6 +694,8 @@ class Oracle:
                     del self.ongoing_trials[tuner_id]
             if stored.status == TrialStatus.RUNNING:
                 stored.status = TrialStatus.COMPLETED
+            if stored.trial_id in self._cut_by_time and stored.status == TrialStatus.STOPPED:
+                self._end_cut_trial(stored)
             if stored.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED):
                 self._score(stored)
             if stored.status == TrialStatus.INVALID:
