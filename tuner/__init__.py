@@ -30,6 +30,7 @@ _LAZY = {
     "RandomSearch": "tuner.tuners",
     "GridSearch": "tuner.tuners",
     "Hyperband": "tuner.tuners",
+    "BOHB": "tuner.tuners",
     "AsyncSuccessiveHalving": "tuner.tuners",
     "BayesianOptimization": "tuner.tuners",
     "TPESearch": "tuner.tuners",
@@ -41,6 +42,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "BOHB",
     "AsyncSuccessiveHalving",
     "BaseTuner",
     "BayesianOptimization",

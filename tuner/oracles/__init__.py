@@ -12,6 +12,7 @@ from tuner.oracles.random import RandomSearchOracle
 if TYPE_CHECKING:
     from tuner.oracles.asha import AsyncSuccessiveHalvingOracle
     from tuner.oracles.bayesian import BayesianOptimizationOracle
+    from tuner.oracles.bohb import BOHBOracle
     from tuner.oracles.hyperband import HyperbandOracle
     from tuner.oracles.stopping import MedianStoppingRule, StoppingRule
     from tuner.oracles.tpe import TPEOracle
@@ -26,6 +27,8 @@ _LAZY = {
     "AsyncSuccessiveHalvingOracle": ("tuner.oracles.asha", "AsyncSuccessiveHalvingOracle"),
     "BayesianOptimizationOracle": ("tuner.oracles.bayesian", "BayesianOptimizationOracle"),
     "BayesianOptimization": ("tuner.oracles.bayesian", "BayesianOptimizationOracle"),
+    "BOHBOracle": ("tuner.oracles.bohb", "BOHBOracle"),
+    "BOHB": ("tuner.oracles.bohb", "BOHBOracle"),
     "HyperbandOracle": ("tuner.oracles.hyperband", "HyperbandOracle"),
     "Hyperband": ("tuner.oracles.hyperband", "HyperbandOracle"),
     "MedianStoppingRule": ("tuner.oracles.stopping", "MedianStoppingRule"),
@@ -48,7 +51,9 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "BOHB",
     "AsyncSuccessiveHalvingOracle",
+    "BOHBOracle",
     "BayesianOptimization",
     "BayesianOptimizationOracle",
     "GridSearch",

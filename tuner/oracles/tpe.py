@@ -20,12 +20,12 @@ pushed apart; failed trials, and trials whose score is NaN or infinite, also cou
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from tuner.hyperparameters import HyperParameter
+from tuner.hyperparameters import HyperParameter, HyperParameters
 from tuner.objective import is_finite_number
 from tuner.oracles.arguments import OracleOptions, takes_oracle_options
 from tuner.oracles.base import Proposal, trial_index
@@ -166,147 +166,25 @@ class ParzenEstimator:
         return logsumexp(stacked + np.log(self.weights)[None, :], axis=1)
 
 
-@takes_oracle_options()
-class TPEOracle(ModelBasedOracle):
-    """Tree-structured Parzen estimator search (Bergstra et al. 2011), multivariate.
+class ParzenSampling:
+    """How TPE draws a value set from good and bad trials, shared with BOHB.
 
-    With a list objective it is multi-objective TPE: the good trials are the first of the
-    non-dominated sorting (crowding distance breaking ties within a front). With constraints,
-    feasible trials always rank before infeasible ones, the least violating first.
-
-    The first ``num_initial_points`` trials follow a space-filling Latin hypercube; each later
-    trial draws ``candidates`` value sets from the density of the best trials and keeps the one
-    most likely under it relative to the density of the others. Works on every hyperparameter
-    type and on conditional spaces; never proposes a value set already tried or running, and
-    stops when a finite space is exhausted. Proposals depend only on the seed, the trial id and
-    the trials, so a resumed search continues exactly as an uninterrupted one.
-
-    Args:
-        objective: See :class:`~tuner.oracles.Oracle`.
-        max_trials: How many trials to run. Defaults to 10.
-        num_initial_points: Space-filling trials before the densities are used. Defaults to 10.
-        candidates: Value sets drawn from the good trials' density per proposal. Defaults to 24.
-        gamma: ``gamma(n)`` is how many of ``n`` finished trials count as good. Defaults to
-            :func:`default_gamma` (10 %, at most 25).
-        prior_weight: Weight of the uniform component of each density, relative to one trial.
+    The class using it provides ``hyperparameters``, ``gamma``, ``candidates``,
+    ``prior_weight`` and an empty ``_places_cache`` dict.
 
     Example:
-        >>> oracle = TPEOracle(objective="loss", max_trials=30, seed=0)
-        >>> oracle.hyperparameters.Float("x", -2.0, 2.0)
-        -2.0
-        >>> for _ in range(30):
-        ...     trial = oracle.create_trial("worker")
-        ...     _ = oracle.update_trial(trial.trial_id, {"loss": (trial.values["x"] - 0.5) ** 2})
-        ...     trial.status = "COMPLETED"; oracle.end_trial(trial)
-        >>> abs(oracle.get_best_trials()[0].values["x"] - 0.5) < 0.1
+        >>> from tuner.oracles.tpe import TPEOracle
+        >>> issubclass(TPEOracle, ParzenSampling)
         True
     """
 
     #: Scale of the Gaussian kernels (on the unit interval) before shrinking with the data.
     bandwidth_factor: ClassVar[float] = 0.07
-
-    def __init__(
-        self,
-        objective: Any = None,
-        max_trials: int | None = 10,
-        *,
-        num_initial_points: int = 10,
-        candidates: int = 24,
-        gamma: Any = None,
-        prior_weight: float = 0.5,
-        **options: Unpack[OracleOptions],
-    ) -> None:
-        super().__init__(
-            objective=objective,
-            max_trials=max_trials,
-            **options,
-        )
-        for name, value in (
-            ("num_initial_points", num_initial_points),
-            ("candidates", candidates),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if gamma is not None and not callable(gamma):
-            raise ValueError(f"gamma must be a function of the trial count, got {gamma!r}.")
-        if not is_finite_number(prior_weight) or prior_weight <= 0:
-            raise ValueError(f"prior_weight must be a positive number, got {prior_weight!r}.")
-        self.num_initial_points = num_initial_points
-        self.candidates = candidates
-        self.gamma = gamma or default_gamma
-        self.prior_weight = float(prior_weight)
-        self._designs: dict[int, np.ndarray] = {}
-        self._places_cache: dict[str, dict[str, float]] = {}
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update(
-            num_initial_points=self.num_initial_points,
-            candidates=self.candidates,
-            prior_weight=self.prior_weight,
-        )
-        return config
-
-    # --- proposals -------------------------------------------------------------------------------
-    def _propose(self, trial_id: str) -> Proposal:
-        codec = self._codec()
-        if not codec.dimensions:
-            values = codec.decode(np.empty(0))
-            return Proposal.stop() if self._is_duplicate(values) else Proposal.run(values)
-        pool = self._untried_pool(codec)
-        if pool is not None and not pool:
-            return Proposal.stop()
-        index = trial_index(trial_id)
-        ranked, scored, running = self._ranked()
-        if index < self.num_initial_points or not scored:
-            design = self._initial_design(len(codec.dimensions))
-            if index < len(design):
-                values = codec.decode(codec.from_units(design[index : index + 1])[0])
-                if not self._is_duplicate(values):
-                    return Proposal.run(values)
-        for attempt in range(self.max_collisions):
-            rng = self._rng(trial_id, "tpe", attempt)
-            if scored:
-                values = self._sample(codec, ranked, scored, running, rng)
-            else:
-                values = codec.decode(codec.sample(rng, 1)[0])
-            if not self._is_duplicate(values):
-                return Proposal.run(values)
-            if pool is not None:  # a small finite space: pick an untried value set instead
-                return Proposal.run(pool[int(rng.integers(len(pool)))])
-        return Proposal.stop()
-
-    def _initial_design(self, dimensions: int) -> np.ndarray:
-        """The space-filling design of the first trials: a function of the seed and the space."""
-        if dimensions not in self._designs:
-            words = [self._seed, dimensions, 0x7E5]
-            self._designs[dimensions] = latin_hypercube(
-                np.random.default_rng(np.random.SeedSequence(words)),
-                self.num_initial_points,
-                dimensions,
-            )
-        return self._designs[dimensions]
-
-    def _ranked(self) -> tuple[list[Trial], int, list[Trial]]:
-        """Finished trials (best first, unscored last), the count of scored ones, running ones."""
-        finished = [t for t in self.trials.values() if t.status.is_finished]
-        scored = [
-            t
-            for t in finished
-            if t.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED)
-            and is_finite_number(t.score)
-        ]
-        # Several objectives: by non-dominated rank (MOTPE); constraints: feasible first.
-        scored = quality_order(self.objective, scored, self.constraints)
-        known = {t.trial_id for t in scored}
-        failed = sorted(
-            (t for t in finished if t.trial_id not in known), key=lambda t: trial_index(t.trial_id)
-        )
-        running = sorted(
-            (t for t in self.trials.values() if t.status == TrialStatus.RUNNING),
-            key=lambda t: trial_index(t.trial_id),
-        )
-        return scored + failed, len(scored), running
+    hyperparameters: HyperParameters
+    gamma: Callable[[int], int]
+    candidates: int
+    prior_weight: float
+    _places_cache: dict[str, dict[str, float]]
 
     def _sample(
         self,
@@ -418,3 +296,143 @@ class TPEOracle(ModelBasedOracle):
             else:
                 values[dimension.key] = dimension.value_at(float(place))
         return values
+
+
+@takes_oracle_options()
+class TPEOracle(ParzenSampling, ModelBasedOracle):
+    """Tree-structured Parzen estimator search (Bergstra et al. 2011), multivariate.
+
+    With a list objective it is multi-objective TPE: the good trials are the first of the
+    non-dominated sorting (crowding distance breaking ties within a front). With constraints,
+    feasible trials always rank before infeasible ones, the least violating first.
+
+    The first ``num_initial_points`` trials follow a space-filling Latin hypercube; each later
+    trial draws ``candidates`` value sets from the density of the best trials and keeps the one
+    most likely under it relative to the density of the others. Works on every hyperparameter
+    type and on conditional spaces; never proposes a value set already tried or running, and
+    stops when a finite space is exhausted. Proposals depend only on the seed, the trial id and
+    the trials, so a resumed search continues exactly as an uninterrupted one.
+
+    Args:
+        objective: See :class:`~tuner.oracles.Oracle`.
+        max_trials: How many trials to run. Defaults to 10.
+        num_initial_points: Space-filling trials before the densities are used. Defaults to 10.
+        candidates: Value sets drawn from the good trials' density per proposal. Defaults to 24.
+        gamma: ``gamma(n)`` is how many of ``n`` finished trials count as good. Defaults to
+            :func:`default_gamma` (10 %, at most 25).
+        prior_weight: Weight of the uniform component of each density, relative to one trial.
+
+    Example:
+        >>> oracle = TPEOracle(objective="loss", max_trials=30, seed=0)
+        >>> oracle.hyperparameters.Float("x", -2.0, 2.0)
+        -2.0
+        >>> for _ in range(30):
+        ...     trial = oracle.create_trial("worker")
+        ...     _ = oracle.update_trial(trial.trial_id, {"loss": (trial.values["x"] - 0.5) ** 2})
+        ...     trial.status = "COMPLETED"; oracle.end_trial(trial)
+        >>> abs(oracle.get_best_trials()[0].values["x"] - 0.5) < 0.1
+        True
+    """
+
+    def __init__(
+        self,
+        objective: Any = None,
+        max_trials: int | None = 10,
+        *,
+        num_initial_points: int = 10,
+        candidates: int = 24,
+        gamma: Any = None,
+        prior_weight: float = 0.5,
+        **options: Unpack[OracleOptions],
+    ) -> None:
+        super().__init__(
+            objective=objective,
+            max_trials=max_trials,
+            **options,
+        )
+        for name, value in (
+            ("num_initial_points", num_initial_points),
+            ("candidates", candidates),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if gamma is not None and not callable(gamma):
+            raise ValueError(f"gamma must be a function of the trial count, got {gamma!r}.")
+        if not is_finite_number(prior_weight) or prior_weight <= 0:
+            raise ValueError(f"prior_weight must be a positive number, got {prior_weight!r}.")
+        self.num_initial_points = num_initial_points
+        self.candidates = candidates
+        self.gamma = gamma or default_gamma
+        self.prior_weight = float(prior_weight)
+        self._designs: dict[int, np.ndarray] = {}
+        self._places_cache: dict[str, dict[str, float]] = {}
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            num_initial_points=self.num_initial_points,
+            candidates=self.candidates,
+            prior_weight=self.prior_weight,
+        )
+        return config
+
+    # --- proposals -------------------------------------------------------------------------------
+    def _propose(self, trial_id: str) -> Proposal:
+        codec = self._codec()
+        if not codec.dimensions:
+            values = codec.decode(np.empty(0))
+            return Proposal.stop() if self._is_duplicate(values) else Proposal.run(values)
+        pool = self._untried_pool(codec)
+        if pool is not None and not pool:
+            return Proposal.stop()
+        index = trial_index(trial_id)
+        ranked, scored, running = self._ranked()
+        if index < self.num_initial_points or not scored:
+            design = self._initial_design(len(codec.dimensions))
+            if index < len(design):
+                values = codec.decode(codec.from_units(design[index : index + 1])[0])
+                if not self._is_duplicate(values):
+                    return Proposal.run(values)
+        for attempt in range(self.max_collisions):
+            rng = self._rng(trial_id, "tpe", attempt)
+            if scored:
+                values = self._sample(codec, ranked, scored, running, rng)
+            else:
+                values = codec.decode(codec.sample(rng, 1)[0])
+            if not self._is_duplicate(values):
+                return Proposal.run(values)
+            if pool is not None:  # a small finite space: pick an untried value set instead
+                return Proposal.run(pool[int(rng.integers(len(pool)))])
+        return Proposal.stop()
+
+    def _initial_design(self, dimensions: int) -> np.ndarray:
+        """The space-filling design of the first trials: a function of the seed and the space."""
+        if dimensions not in self._designs:
+            words = [self._seed, dimensions, 0x7E5]
+            self._designs[dimensions] = latin_hypercube(
+                np.random.default_rng(np.random.SeedSequence(words)),
+                self.num_initial_points,
+                dimensions,
+            )
+        return self._designs[dimensions]
+
+    def _ranked(self) -> tuple[list[Trial], int, list[Trial]]:
+        """Finished trials (best first, unscored last), the count of scored ones, running ones."""
+        finished = [t for t in self.trials.values() if t.status.is_finished]
+        scored = [
+            t
+            for t in finished
+            if t.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED)
+            and is_finite_number(t.score)
+        ]
+        # Several objectives: by non-dominated rank (MOTPE); constraints: feasible first.
+        scored = quality_order(self.objective, scored, self.constraints)
+        known = {t.trial_id for t in scored}
+        failed = sorted(
+            (t for t in finished if t.trial_id not in known), key=lambda t: trial_index(t.trial_id)
+        )
+        running = sorted(
+            (t for t in self.trials.values() if t.status == TrialStatus.RUNNING),
+            key=lambda t: trial_index(t.trial_id),
+        )
+        return scored + failed, len(scored), running

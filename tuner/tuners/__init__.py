@@ -9,6 +9,7 @@ from tuner.integrations.sklearn import SklearnTuner
 from tuner.oracles.arguments import TUNER_ORDER, pop_oracle_options, takes_oracle_options
 from tuner.oracles.asha import AsyncSuccessiveHalvingOracle
 from tuner.oracles.bayesian import BayesianOptimizationOracle
+from tuner.oracles.bohb import BOHBOracle
 from tuner.oracles.grid import GridSearchOracle
 from tuner.oracles.hyperband import HyperbandOracle
 from tuner.oracles.random import RandomSearchOracle
@@ -16,6 +17,7 @@ from tuner.oracles.tpe import TPEOracle
 
 # keras-tuner's ``keras_tuner.tuners`` holds its scikit-learn tuner too.
 __all__ = [
+    "BOHB",
     "AsyncSuccessiveHalving",
     "BayesianOptimization",
     "GridSearch",
@@ -136,6 +138,60 @@ class Hyperband(Tuner):
             max_epochs=max_epochs,
             factor=factor,
             hyperband_iterations=hyperband_iterations,
+            **pop_oracle_options(kwargs),
+        )
+        super().__init__(oracle, hypermodel, **kwargs)
+
+
+@takes_oracle_options(TUNER_ORDER)
+class BOHB(Tuner):
+    """BOHB (Falkner et al., 2018): Hyperband whose new configurations come from a TPE model.
+
+    Trains exactly as :class:`Hyperband` does (same brackets, budgets, promotions and warm
+    starts); each new configuration is proposed by Parzen densities fitted at the largest
+    budget with enough results, except a ``random_fraction`` of them (see
+    :class:`~tuner.oracles.BOHBOracle`).
+
+    Args:
+        hypermodel: A ``build_model(hp)`` function or a :class:`~tuner.HyperModel`.
+        objective: Metric to optimize.
+        max_epochs: Epochs of a fully trained model; no trial trains beyond. Defaults to 100.
+        factor: Reduction factor between rounds. Defaults to 3.
+        hyperband_iterations: How many times the whole set of brackets runs. Defaults to 1.
+        random_fraction: The fraction of new configurations drawn uniformly at random.
+            Defaults to 1/3.
+        min_points_in_model: Results a budget needs before the model is fitted there. Defaults
+            to the number of tuned hyperparameters + 1, at least 3.
+        **kwargs: Passed to :class:`~tuner.Tuner` (``directory``, ``project_name``,
+            ``executions_per_trial``, ``keep_top_k``, ...).
+
+    Example:
+        >>> import tuner as kt
+        >>> tuner = kt.BOHB(build_model, objective="val_accuracy", max_epochs=27,
+        ...                 directory="runs", project_name="bohb")
+        >>> tuner.oracle.total_epochs
+        375
+    """
+
+    def __init__(
+        self,
+        hypermodel: Any = None,
+        objective: Any = None,
+        max_epochs: int = 100,
+        factor: int = 3,
+        hyperband_iterations: int = 1,
+        *,
+        random_fraction: float = 1 / 3,
+        min_points_in_model: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        oracle = BOHBOracle(
+            objective=objective,
+            max_epochs=max_epochs,
+            factor=factor,
+            hyperband_iterations=hyperband_iterations,
+            random_fraction=random_fraction,
+            min_points_in_model=min_points_in_model,
             **pop_oracle_options(kwargs),
         )
         super().__init__(oracle, hypermodel, **kwargs)
