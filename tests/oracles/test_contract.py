@@ -17,6 +17,7 @@ from tuner.hyperparameters import HyperParameters
 from tuner.oracles import (
     AsyncSuccessiveHalvingOracle,
     BayesianOptimizationOracle,
+    BOHBOracle,
     GridSearchOracle,
     HyperbandOracle,
     Oracle,
@@ -38,6 +39,15 @@ ORACLE_FACTORIES: dict[str, OracleFactory] = {
     # Hyperband's length is its schedule (23 trials for max_epochs=9, factor=3), not max_trials.
     "hyperband": lambda hp, seed, max_trials: HyperbandOracle(
         objective="loss", max_epochs=9, factor=3, seed=seed, hyperparameters=hp
+    ),
+    # Hyperband's schedule; a low min_points_in_model so that its model proposes most trials.
+    "bohb": lambda hp, seed, max_trials: BOHBOracle(
+        objective="loss",
+        max_epochs=9,
+        factor=3,
+        seed=seed,
+        hyperparameters=hp,
+        min_points_in_model=3,
     ),
     "asha": lambda hp, seed, max_trials: AsyncSuccessiveHalvingOracle(
         objective="loss", max_trials=max_trials, max_epochs=9, seed=seed, hyperparameters=hp
@@ -95,7 +105,7 @@ def test_max_trials_stops_the_search(factory, space):
     trials = drive(oracle)
     if oracle.max_trials is not None:  # both spaces hold far more than 5 value sets
         assert len(trials) == 5
-    else:  # Hyperband: its schedule is the budget (23 trials for max_epochs=9, factor=3)
+    else:  # Hyperband and BOHB: the schedule is the budget (23 trials for max_epochs=9, factor=3)
         assert len(trials) == 23
     assert oracle.create_trial("late").status == TrialStatus.STOPPED
     assert oracle.remaining_trials == 0
