@@ -17,6 +17,7 @@ Methods, each replayed the same way, over ``--repeats`` seeds:
 - the same random search returning its best trial by the last epoch's value, as the
   multi-fidelity oracles do (a control: how much comes from that rule alone);
 - ``HyperbandOracle`` (max_epochs=27, factor=3), brackets repeated until the budget is spent;
+- ``BOHBOracle``: Hyperband's brackets, new configurations from TPE densities;
 - ``AsyncSuccessiveHalvingOracle`` (rungs at 1, 3, 9 epochs; 27 at most);
 - keras-tuner 1.4's ``HyperbandOracle`` (same arguments), when installed;
 - Optuna's ``SuccessiveHalvingPruner`` (ASHA) with a ``RandomSampler``, when installed.
@@ -60,6 +61,7 @@ from tuner.hyperparameters import HyperParameters
 from tuner.objective import Objective
 from tuner.oracles import (
     AsyncSuccessiveHalvingOracle,
+    BOHBOracle,
     HyperbandOracle,
     RandomSearchOracle,
 )
@@ -354,6 +356,13 @@ def methods(curves: Curves, iterations: int) -> dict[str, Callable[[BudgetTrace,
             ),
             curves, trace, seed,
         ),
+        "BOHB": lambda trace, seed: replay_tuner_oracle(
+            BOHBOracle(
+                objective, max_epochs=MAX_EPOCHS, factor=FACTOR,
+                hyperband_iterations=iterations + 1, seed=seed, hyperparameters=space(),
+            ),
+            curves, trace, seed,
+        ),
         "ASHA": lambda trace, seed: replay_tuner_oracle(
             AsyncSuccessiveHalvingOracle(
                 objective, max_trials=100_000, max_epochs=MAX_EPOCHS, factor=FACTOR, seed=seed,
@@ -500,6 +509,31 @@ def check_floors(report: dict[str, Any]) -> list[str]:
     return missed
 
 
+def check_bohb_floors(report: dict[str, Any], iterations: int) -> list[str]:
+    """BOHB's floors (issue 16); returns the ones missed.
+
+    On every problem it reaches random search's final regret with at most 1/4 of random's
+    epochs; from 2 Hyperband iterations on, its median regret is at most Hyperband's, and at
+    most half of it on digits (whose early epochs predict the final ranking best).
+    """
+    missed = []
+    for problem in report["problems"]:
+        bohb, hyperband = problem["methods"]["BOHB"], problem["methods"]["Hyperband"]
+        ratio = bohb["epochs_ratio_to_random"]
+        if ratio is None or ratio > 0.25:
+            missed.append(f"{problem['problem']}: BOHB needs {ratio} of random's epochs (> 1/4)")
+        share = 0.5 if problem["problem"] == "digits" else 1.0
+        for k in range(2, iterations + 1):
+            column = problem["checkpoints"].index(k * problem["iteration_epochs"])
+            ours, theirs = bohb["median_regret"][column], hyperband["median_regret"][column]
+            if not ours <= share * theirs + 1e-12:
+                missed.append(
+                    f"{problem['problem']}: at {k} iterations BOHB's median regret {ours:.4f} "
+                    f"> {share} x Hyperband's {theirs:.4f}"
+                )
+    return missed
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Runs the benchmark and prints the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -525,10 +559,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         "factor": FACTOR,
         "problems": problems,
     }
-    report["floors_missed"] = check_floors(report) if len(problems) == len(OBJECTIVES) else None
+    complete = len(problems) == len(OBJECTIVES)
+    report["floors_missed"] = check_floors(report) if complete else None
+    report["bohb_floors_missed"] = check_bohb_floors(report, args.iterations) if complete else None
     print(markdown(report, args.iterations))
     if report["floors_missed"] is not None:
         print("\nFloors:", "all met" if not report["floors_missed"] else report["floors_missed"])
+        missed = report["bohb_floors_missed"]
+        print("BOHB floors:", missed or "all met")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=1))
     print(f"\nwrote {RESULTS}")
