@@ -125,7 +125,8 @@ class BOHBOracle(ParzenSampling, HyperbandOracle, ModelBasedOracle):
         self.min_points_in_model = min_points_in_model
         self.candidates = candidates
         self.prior_weight = float(prior_weight)
-        self.gamma = bohb_gamma
+        self.gamma = self._good_count
+        self._model_points = 1  # the observations a model needs, for the current space
         self._places_cache: dict[str, dict[str, float]] = {}
         # Finished trials' values at each budget: their metrics no longer change.
         self._values_at: dict[tuple[str, int], float | None] = {}
@@ -211,6 +212,7 @@ class BOHBOracle(ParzenSampling, HyperbandOracle, ModelBasedOracle):
     def _choose_budget(self, dimensions: int) -> tuple[int, list[Trial]] | None:
         """The largest round length with enough observations, and those trials, best first."""
         needed = self.min_points_in_model or max(dimensions + 1, 3)
+        self._model_points = needed
         budgets = sorted({r.epochs for plan in self.schedule for r in plan.rounds}, reverse=True)
         scored = sorted(
             (t for t in self.trials.values() if t.status in _SCORED),
@@ -233,6 +235,15 @@ class BOHBOracle(ParzenSampling, HyperbandOracle, ModelBasedOracle):
                 )
                 return budget, [trial for _, trial in ranked]
         return None
+
+    def _good_count(self, count: int) -> int:
+        """How many of ``count`` observations are good: BOHB's 15 %, but enough to fit a model.
+
+        As in Falkner et al. (2018), the good set holds at least the points a model needs
+        (``min_points_in_model``) while some bad one remains, so that the first models are
+        broad rather than centred on the one luckiest configuration.
+        """
+        return max(min(max(bohb_gamma(count), self._model_points), count - 1), 1)
 
     def _whole(self, codec: SpaceCodec, chosen: dict[str, Any]) -> dict[str, Any]:
         """The value set of one group's values, in a space without conditions."""
