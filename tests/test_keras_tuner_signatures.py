@@ -128,6 +128,7 @@ OWN: dict[str, list[tuple[str, Any]]] = {
         ("factor", 3),
         ("min_epochs", 1),
         *_ORACLE_TAIL,
+        ("sampler", "random"),
     ],
     "BOHBOracle": [
         ("objective", None),
@@ -168,6 +169,7 @@ OWN: dict[str, list[tuple[str, Any]]] = {
         ("factor", 3),
         ("min_epochs", 1),
         *_TUNER_TAIL,
+        ("sampler", "random"),
         KWARGS,
     ],
 }

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tuner.hyperparameters import HyperParameters
-from tuner.oracles import BOHBOracle, HyperbandOracle
+from tuner.oracles import AsyncSuccessiveHalvingOracle, BOHBOracle, HyperbandOracle
 from tuner.oracles.hyperband import objective_at_step
 from tuner.storage import JsonDirStorage
 from tuner.trial import Trial, TrialStatus
@@ -185,3 +185,57 @@ def test_bohb_beats_hyperbands_median_final_regret_when_early_epochs_predict():
     hyperband = statistics.median(regret(HyperbandOracle, seed) for seed in seeds)
     assert math.isfinite(bohb)
     assert bohb < 0.75 * hyperband, (bohb, hyperband)
+
+
+def run_asha(oracle) -> list[Trial]:
+    """Drives ASHA one trial at a time: it stops a trial at a rung by answering STOPPED."""
+    created = []
+    while (trial := oracle.create_trial("worker")).status == TrialStatus.RUNNING:
+        created.append(trial)
+        for epoch in range(trial.budget.initial_epoch, trial.budget.epochs):
+            loss = loss_at(trial.values, epoch)
+            if oracle.update_trial(trial.trial_id, {"loss": loss}, step=epoch) == "STOPPED":
+                break
+        if trial.status == TrialStatus.RUNNING:
+            trial.status = TrialStatus.COMPLETED
+        oracle.end_trial(trial)
+    return created
+
+
+def asha(sampler: str, seed: int) -> AsyncSuccessiveHalvingOracle:
+    return AsyncSuccessiveHalvingOracle(
+        objective="loss",
+        max_trials=60,
+        max_epochs=9,
+        seed=seed,
+        hyperparameters=space(),
+        sampler=sampler,
+    )
+
+
+def test_asha_random_sampler_is_unchanged_and_tpe_sampler_uses_the_model():
+    random_trials = run_asha(asha("random", 6))
+    default = AsyncSuccessiveHalvingOracle(
+        objective="loss", max_trials=60, max_epochs=9, seed=6, hyperparameters=space()
+    )
+    assert configurations(run_asha(default)) == configurations(random_trials)
+    tpe = asha("tpe", 6)
+    tpe_trials = run_asha(tpe)
+    # Before enough results (4 at one rung) the proposals are ASHA's random ones.
+    assert configurations(tpe_trials[:4]) == configurations(random_trials[:4])
+    assert configurations(tpe_trials) != configurations(random_trials)
+    assert tpe.get_config()["sampler"] == "tpe"
+    with pytest.raises(ValueError, match="sampler"):
+        AsyncSuccessiveHalvingOracle(objective="loss", sampler="gp")
+
+
+def test_asha_with_the_tpe_sampler_beats_random_asha_over_seeds():
+    def regret(sampler: str, seed: int) -> float:
+        oracle = asha(sampler, seed)
+        run_asha(oracle)
+        return final_regret(oracle)
+
+    seeds = range(8)
+    tpe = statistics.median(regret("tpe", seed) for seed in seeds)
+    random = statistics.median(regret("random", seed) for seed in seeds)
+    assert tpe < 0.75 * random, (tpe, random)

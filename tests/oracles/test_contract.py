@@ -52,6 +52,14 @@ ORACLE_FACTORIES: dict[str, OracleFactory] = {
     "asha": lambda hp, seed, max_trials: AsyncSuccessiveHalvingOracle(
         objective="loss", max_trials=max_trials, max_epochs=9, seed=seed, hyperparameters=hp
     ),
+    "asha-tpe": lambda hp, seed, max_trials: AsyncSuccessiveHalvingOracle(
+        objective="loss",
+        max_trials=max_trials,
+        max_epochs=9,
+        seed=seed,
+        hyperparameters=hp,
+        sampler="tpe",
+    ),
     # Few initial points, so that most trials (and the resume test) exercise the models.
     "bayesian": lambda hp, seed, max_trials: BayesianOptimizationOracle(
         objective="loss",

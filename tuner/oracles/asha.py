@@ -36,7 +36,8 @@ import numpy as np
 from tuner.errors import FatalValueError
 from tuner.objective import is_finite_number
 from tuner.oracles.arguments import OracleOptions, takes_oracle_options
-from tuner.oracles.base import Oracle, Proposal, trial_index
+from tuner.oracles.base import Proposal, trial_index
+from tuner.oracles.fidelity_model import FidelityModelSampling
 from tuner.oracles.hyperband import objective_at_step, rank_by_fidelity
 from tuner.pareto import selection_order, signed_values, total_violation
 from tuner.trial import Budget, Trial, TrialStatus
@@ -46,11 +47,13 @@ if TYPE_CHECKING:
 
 
 @takes_oracle_options()
-class AsyncSuccessiveHalvingOracle(Oracle):
+class AsyncSuccessiveHalvingOracle(FidelityModelSampling):
     """ASHA: stops trials that fall behind at a rung and promotes paused ones that catch up.
 
     Rungs lie at ``min_epochs * factor**k`` epochs below ``max_epochs``. New configurations are
-    drawn at random (as :class:`~tuner.oracles.RandomSearchOracle` does). The search creates
+    drawn at random (as :class:`~tuner.oracles.RandomSearchOracle` does), or with
+    ``sampler="tpe"`` proposed by TPE densities fitted at the highest rung with enough results,
+    as :class:`~tuner.oracles.BOHBOracle` does (a third of them stay random). The search creates
     ``max_trials`` trials, promotions included. :meth:`get_best_trials` ranks the most-trained
     trials first (see :func:`~tuner.oracles.hyperband.rank_by_fidelity`).
 
@@ -62,6 +65,8 @@ class AsyncSuccessiveHalvingOracle(Oracle):
         factor: The reduction factor: a rung keeps ``1/factor`` of the trials reaching it, and
             the next rung lies ``factor`` times further. Defaults to 3.
         min_epochs: The first rung (the epochs every configuration gets). Defaults to 1.
+        sampler: How new configurations are drawn: ``"random"`` (the default) or ``"tpe"``
+            (the model of :mod:`tuner.oracles.fidelity_model`, with its defaults).
 
     Example:
         >>> oracle = AsyncSuccessiveHalvingOracle("loss", max_trials=20, max_epochs=9, seed=0)
@@ -83,8 +88,12 @@ class AsyncSuccessiveHalvingOracle(Oracle):
         max_epochs: int = 100,
         factor: int = 3,
         min_epochs: int = 1,
+        *,
+        sampler: str = "random",
         **options: Unpack[OracleOptions],
     ) -> None:
+        if sampler not in ("random", "tpe"):
+            raise ValueError(f'sampler must be "random" or "tpe", got {sampler!r}.')
         for name, value, minimum in (
             ("max_epochs", max_epochs, 1),
             ("factor", factor, 2),
@@ -104,6 +113,8 @@ class AsyncSuccessiveHalvingOracle(Oracle):
         self.max_epochs = max_epochs
         self.factor = factor
         self.min_epochs = min_epochs
+        self.sampler = sampler
+        self._setup_model(random_fraction=1 / 3, min_points_in_model=None)
         #: Epoch counts of the rungs; the last is ``max_epochs`` (where trials complete).
         self.rung_epochs = _rungs(min_epochs, max_epochs, factor)
         self._rung_of_epochs = {epochs: k for k, epochs in enumerate(self.rung_epochs[:-1])}
@@ -212,6 +223,10 @@ class AsyncSuccessiveHalvingOracle(Oracle):
             for candidate in self._leaders(rung):
                 if self._paused.get(candidate) == rung and candidate not in running:
                     return self._continuation(self.trials[candidate], rung)
+        if self.sampler == "tpe":
+            values = self._model_values(trial_id)
+            if values is not None:
+                return Proposal.run(values, Budget(self.max_epochs, 0, None, None, 0))
         for attempt in range(self.max_collisions):
             rng = self._rng(trial_id, attempt)
             draw = operator.methodcaller("random_sample", rng)
@@ -265,7 +280,11 @@ class AsyncSuccessiveHalvingOracle(Oracle):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(max_epochs=self.max_epochs, factor=self.factor, min_epochs=self.min_epochs)
+        config.update(sampler=self.sampler)
         return config
+
+    def _model_budgets(self) -> list[int]:
+        return list(self.rung_epochs)
 
     def get_state(self) -> dict[str, Any]:
         """Only the rung layout, to check it on resume: the rest is read from the trials."""

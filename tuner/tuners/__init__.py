@@ -213,6 +213,8 @@ class AsyncSuccessiveHalving(Tuner):
         max_epochs: Epochs of a fully trained model. Defaults to 100.
         factor: Reduction factor between rungs. Defaults to 3.
         min_epochs: Epochs every configuration gets (the first rung). Defaults to 1.
+        sampler: ``"random"`` (the default) or ``"tpe"``: new configurations proposed by TPE
+            densities fitted at the highest rung with enough results (as :class:`BOHB`).
         **kwargs: Passed to :class:`~tuner.Tuner`.
 
     Example:
@@ -230,6 +232,8 @@ class AsyncSuccessiveHalving(Tuner):
         max_epochs: int = 100,
         factor: int = 3,
         min_epochs: int = 1,
+        *,
+        sampler: str = "random",
         **kwargs: Any,
     ) -> None:
         oracle = AsyncSuccessiveHalvingOracle(
@@ -238,6 +242,7 @@ class AsyncSuccessiveHalving(Tuner):
             max_epochs=max_epochs,
             factor=factor,
             min_epochs=min_epochs,
+            sampler=sampler,
             **pop_oracle_options(kwargs),
         )
         super().__init__(oracle, hypermodel, **kwargs)
