@@ -18,7 +18,8 @@ Methods, each replayed the same way, over ``--repeats`` seeds:
   multi-fidelity oracles do (a control: how much comes from that rule alone);
 - ``HyperbandOracle`` (max_epochs=27, factor=3), brackets repeated until the budget is spent;
 - ``BOHBOracle``: Hyperband's brackets, new configurations from TPE densities;
-- ``AsyncSuccessiveHalvingOracle`` (rungs at 1, 3, 9 epochs; 27 at most);
+- ``AsyncSuccessiveHalvingOracle`` (rungs at 1, 3, 9 epochs; 27 at most), with random and
+  with TPE-proposed (``sampler="tpe"``) configurations;
 - keras-tuner 1.4's ``HyperbandOracle`` (same arguments), when installed;
 - Optuna's ``SuccessiveHalvingPruner`` (ASHA) with a ``RandomSampler``, when installed.
 
@@ -367,6 +368,13 @@ def methods(curves: Curves, iterations: int) -> dict[str, Callable[[BudgetTrace,
             AsyncSuccessiveHalvingOracle(
                 objective, max_trials=100_000, max_epochs=MAX_EPOCHS, factor=FACTOR, seed=seed,
                 hyperparameters=space(),
+            ),
+            curves, trace, seed,
+        ),
+        "ASHA (TPE sampler)": lambda trace, seed: replay_tuner_oracle(
+            AsyncSuccessiveHalvingOracle(
+                objective, max_trials=100_000, max_epochs=MAX_EPOCHS, factor=FACTOR, seed=seed,
+                hyperparameters=space(), sampler="tpe",
             ),
             curves, trace, seed,
         ),
