@@ -239,3 +239,35 @@ def test_asha_with_the_tpe_sampler_beats_random_asha_over_seeds():
     tpe = statistics.median(regret("tpe", seed) for seed in seeds)
     random = statistics.median(regret("random", seed) for seed in seeds)
     assert tpe < 0.75 * random, (tpe, random)
+
+
+@pytest.mark.keras
+def test_the_bohb_tuner_trains_keras_models_on_hyperbands_budgets(tmp_path):
+    import numpy as np
+
+    import tuner as kt
+
+    keras = pytest.importorskip("keras")
+
+    def build_model(hp):
+        model = keras.Sequential(
+            [keras.Input((4,)), keras.layers.Dense(hp.Int("units", 2, 16), activation="relu"),
+             keras.layers.Dense(1)]
+        )  # fmt: skip
+        model.compile(optimizer=keras.optimizers.SGD(hp.Float("lr", 1e-3, 0.1)), loss="mse")
+        return model
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 4)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    search = kt.BOHB(
+        build_model, objective="val_loss", max_epochs=3, factor=3, seed=1,
+        min_points_in_model=2, directory=tmp_path, project_name="bohb",
+    )  # fmt: skip
+    search.search(x, y, validation_split=0.25, verbose=0, batch_size=16)
+    trials = list(search.oracle.trials.values())
+    assert isinstance(search.oracle, BOHBOracle)
+    assert {t.values["tuner/epochs"] for t in trials} == {1, 3}
+    assert all(t.status == TrialStatus.COMPLETED for t in trials)
+    assert search.oracle.model_budget() == 3
+    assert search.get_best_models(1)[0] is not None
