@@ -271,3 +271,25 @@ def test_the_bohb_tuner_trains_keras_models_on_hyperbands_budgets(tmp_path):
     assert all(t.status == TrialStatus.COMPLETED for t in trials)
     assert search.oracle.model_budget() == 3
     assert search.get_best_models(1)[0] is not None
+
+
+def test_several_objectives_rank_by_their_signed_sum_at_the_budget():
+    from tuner.objective import Objective
+
+    oracle = BOHBOracle(
+        objective=[Objective("loss", "min"), Objective("score", "max")],
+        max_epochs=9,
+        seed=0,
+        hyperparameters=space(),
+        min_points_in_model=3,
+    )
+    while (trial := oracle.create_trial("w")).status == TrialStatus.RUNNING:
+        for epoch in range(trial.budget.initial_epoch, trial.budget.epochs):
+            loss = loss_at(trial.values, epoch)
+            oracle.update_trial(trial.trial_id, {"loss": loss, "score": -loss}, step=epoch)
+        trial.status = TrialStatus.COMPLETED
+        oracle.end_trial(trial)
+    assert len(oracle.trials) == 23
+    budget, ranked = oracle._choose_budget(3)
+    sums = [2 * loss_at(t.values, budget - 1) for t in ranked]
+    assert budget == 9 and sums == sorted(sums)
