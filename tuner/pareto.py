@@ -54,17 +54,29 @@ def dominates(a: np.ndarray, b: np.ndarray) -> bool:
 def non_dominated_mask(points: np.ndarray) -> np.ndarray:
     """Which rows of ``points`` no other row dominates (equal rows do not dominate each other).
 
+    In lexicographic order a row can only be dominated by an earlier one, and then by an earlier
+    row that is itself on the front: each row is compared with the front found so far, so the
+    cost is ``n`` times the front's size, not ``n**2`` (and memory stays linear).
+
     Example:
         >>> non_dominated_mask(np.array([[1.0, 2.0], [2.0, 1.0], [2.0, 2.0]])).tolist()
         [True, True, False]
     """
     points = np.asarray(points, dtype=float)
+    mask = np.zeros(len(points), dtype=bool)
     if len(points) == 0:
-        return np.zeros(0, dtype=bool)
-    no_worse = np.all(points[:, None, :] <= points[None, :, :], axis=2)
-    better = np.any(points[:, None, :] < points[None, :, :], axis=2)
-    dominated = np.any(no_worse & better, axis=0)  # [i, j]: i dominates j
-    return ~dominated
+        return mask
+    points = points.reshape(len(points), -1)
+    front = np.empty_like(points)
+    size = 0
+    for index in np.lexsort(points.T[::-1]):
+        point, kept = points[index], front[:size]
+        if size and np.any(np.all(kept <= point, axis=1) & np.any(kept < point, axis=1)):
+            continue
+        front[size] = point
+        size += 1
+        mask[index] = True
+    return mask
 
 
 def non_dominated_ranks(points: np.ndarray) -> np.ndarray:

@@ -805,7 +805,14 @@ class BayesianOptimizationOracle(ModelBasedOracle):
                 objective_models = [m.believing(pending) for m in objective_models]
                 constraint_models = [(m.believing(pending), c) for m, c in constraint_models]
             score = self._tradeoff_scorer(
-                codec, inputs, normalized, feasible, objective_models, constraint_models, rng
+                codec,
+                inputs,
+                normalized,
+                feasible,
+                objective_models,
+                constraint_models,
+                pending,
+                rng,
             )
             if pool is not None:
                 points = codec.encode_many(pool)
@@ -884,6 +891,7 @@ class BayesianOptimizationOracle(ModelBasedOracle):
         feasible: np.ndarray,
         objective_models: list[_Standardized],
         constraint_models: list[tuple[_Standardized, Constraint]],
+        pending: np.ndarray,
         rng: np.random.Generator,
     ) -> Callable[[np.ndarray], np.ndarray]:
         """The acquisition (log scale) of a proposal: one function for all its candidates.
@@ -902,7 +910,6 @@ class BayesianOptimizationOracle(ModelBasedOracle):
             if "chebyshev" not in chosen:
                 scalar = tradeoffs.chebyshev_scalarization(normalized, weights)
                 model = self._standardized_model(codec, inputs, scalar, "chebyshev")
-                pending = self._pending_inputs(codec)
                 if len(pending):
                     model = model.believing(pending)
                 chosen["chebyshev"] = (model, float(scalar[feasible].min()))
