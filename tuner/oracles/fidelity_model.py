@@ -25,7 +25,7 @@ from tuner.objective import is_finite_number
 from tuner.oracles.base import trial_index, values_key
 from tuner.oracles.hyperband import _SCORED, objective_at_step
 from tuner.oracles.model_based import ModelBasedOracle
-from tuner.oracles.tpe import ParzenEstimator, ParzenSampling
+from tuner.oracles.tpe import ParzenSampling
 from tuner.space import Dimension, SpaceCodec
 from tuner.trial import Trial, TrialStatus
 
@@ -139,11 +139,7 @@ class FidelityModelSampling(ParzenSampling, ModelBasedOracle):
         good = self._layout(codec, group, below)
         if len(group) != len(codec.dimensions) or not len(good):
             return super()._sample_group(codec, group, below, above, rng)
-        bad = self._layout(codec, group, above)
-        good_density = ParzenEstimator(group, good, self.prior_weight, self.bandwidth_factor)
-        bad_density = ParzenEstimator(group, bad, self.prior_weight, self.bandwidth_factor)
-        draws = good_density.sample(rng, self.candidates)
-        ratio = good_density.log_pdf(draws) - bad_density.log_pdf(draws)
+        draws, ratio = self._scored_draws(group, good, self._layout(codec, group, above), rng)
         order = np.argsort(-ratio, kind="stable")
         for row in order:
             chosen = self._values(group, draws[row])

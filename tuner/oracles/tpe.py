@@ -247,11 +247,17 @@ class ParzenSampling:
         if not len(good):  # no good trial has these hyperparameters: draw them uniformly
             draws = ParzenEstimator(group, good, self.prior_weight).sample(rng, 1)
             return self._values(group, draws[0])
+        draws, ratio = self._scored_draws(group, good, bad, rng)
+        return self._values(group, draws[int(np.argmax(ratio))])
+
+    def _scored_draws(
+        self, group: list[Dimension], good: np.ndarray, bad: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``candidates`` draws from the good trials' density, and their log density ratio."""
         good_density = ParzenEstimator(group, good, self.prior_weight, self.bandwidth_factor)
         bad_density = ParzenEstimator(group, bad, self.prior_weight, self.bandwidth_factor)
         draws = good_density.sample(rng, self.candidates)
-        ratio = good_density.log_pdf(draws) - bad_density.log_pdf(draws)
-        return self._values(group, draws[int(np.argmax(ratio))])
+        return draws, good_density.log_pdf(draws) - bad_density.log_pdf(draws)
 
     def _layout(
         self, codec: SpaceCodec, group: list[Dimension], trials: list[Trial]
